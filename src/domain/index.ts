@@ -1,0 +1,6 @@
+export * from "./values.js"
+export * from "./callEvents.js"
+export * from "./callCommands.js"
+export * from "./callErrors.js"
+export * from "./callState.js"
+export * from "./callDecider.js"

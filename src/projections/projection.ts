@@ -1,0 +1,23 @@
+/**
+ * A projection: a read model in SQLite fed from `$all`. The projection runner applies each event
+ * to every projection whose checkpoint is behind it, inside one transaction per batch that also
+ * writes the checkpoints, so a crash never applies an event twice or skips one.
+ * `apply` must depend on the event and the projection's own tables only (no clock), so a rebuild
+ * from zero gives the same rows.
+ */
+import type { RecordedEvent } from "../store/eventStore.js"
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+
+export interface ProjectionHandler {
+  /** Stable name, the key of its checkpoint. */
+  readonly name: string
+  /** Event types it reads; others are skipped without a call. */
+  readonly eventTypes: ReadonlySet<string>
+  /** Applies one event; runs inside the runner's transaction. */
+  readonly apply: (event: RecordedEvent) => void
+  /** Deletes every row of the read model, for a rebuild from zero. */
+  readonly reset: () => void
+}
+
+/** Builds a projection over a database: creates its tables if missing and prepares its statements. */
+export type Projection = (db: SqliteDatabase) => ProjectionHandler

@@ -1,0 +1,35 @@
+/**
+ * Opens the embedded SQLite file (better-sqlite3) the way every part of the ledger uses it:
+ * WAL journal, `synchronous = NORMAL` (a committed transaction survives the process being killed;
+ * only an OS crash or power loss can drop the last ones), a busy timeout for a second reader process.
+ */
+import Database from "better-sqlite3"
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import { Context, Effect, Layer } from "effect"
+
+export type SqliteDatabase = Database.Database
+
+/** Opens (creating folders and file if needed) a SQLite database at `path`; `:memory:` works too. */
+export const openSqliteDatabase = (path: string): SqliteDatabase => {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma("journal_mode = WAL")
+  db.pragma("synchronous = NORMAL")
+  db.pragma("busy_timeout = 5000")
+  db.pragma("foreign_keys = ON")
+  return db
+}
+
+/**
+ * The SQLite database holding read models, checkpoints and webhook deliveries. On the embedded
+ * store it is the same file as the log; on EventStoreDB it is each instance's local file.
+ */
+export class ReadModelDatabase extends Context.Tag("call-ledger/ReadModelDatabase")<ReadModelDatabase, SqliteDatabase>() {}
+
+/** Scoped layer: opens the file, closes it when the scope ends. */
+export const readModelDatabaseLayer = (path: string): Layer.Layer<ReadModelDatabase> =>
+  Layer.scoped(
+    ReadModelDatabase,
+    Effect.acquireRelease(Effect.sync(() => openSqliteDatabase(path)), (db) => Effect.sync(() => db.close()))
+  )
