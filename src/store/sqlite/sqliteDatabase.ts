@@ -8,7 +8,8 @@ import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { Context, Effect, Layer } from "effect"
 
-export type SqliteDatabase = Database.Database
+/** A better-sqlite3 connection. */
+export interface SqliteDatabase extends Database.Database {}
 
 /** Opens (creating folders and file if needed) a SQLite database at `path`; `:memory:` works too. */
 export const openSqliteDatabase = (path: string): SqliteDatabase => {
