@@ -23,14 +23,15 @@ export const openSqliteDatabase = (path: string): SqliteDatabase => {
 }
 
 /**
- * The SQLite database holding read models, checkpoints and webhook deliveries. On the embedded
- * store it is the same file as the log; on EventStoreDB it is each instance's local file.
+ * The embedded SQLite file: read models, checkpoints and webhook deliveries, and on the embedded
+ * store the log too (one file, so an append and a projection can share a transaction). On
+ * EventStoreDB it is each instance's local read-model file.
  */
-export class ReadModelDatabase extends Context.Tag("call-ledger/ReadModelDatabase")<ReadModelDatabase, SqliteDatabase>() {}
+export class LedgerDatabase extends Context.Tag("call-ledger/LedgerDatabase")<LedgerDatabase, SqliteDatabase>() {}
 
 /** Scoped layer: opens the file, closes it when the scope ends. */
-export const readModelDatabaseLayer = (path: string): Layer.Layer<ReadModelDatabase> =>
+export const ledgerDatabaseLayer = (path: string): Layer.Layer<LedgerDatabase> =>
   Layer.scoped(
-    ReadModelDatabase,
+    LedgerDatabase,
     Effect.acquireRelease(Effect.sync(() => openSqliteDatabase(path)), (db) => Effect.sync(() => db.close()))
   )
