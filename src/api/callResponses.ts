@@ -1,0 +1,117 @@
+/** Response bodies of the Calls API (snake_case, as the seeds show them). */
+import { Schema, Struct } from "effect"
+import { CallView } from "../projections/callViewSchema.js"
+
+const N = Schema.NullOr
+
+/**
+ * A call as the API shows it: the call view with `recording_url`, a signed URL valid for one hour
+ * (seed 001), or null when there is no recording.
+ */
+export const CallResponse = Schema.Struct({
+  ...Struct.omit(CallView.fields, "has_recording"),
+  recording_url: N(Schema.String)
+}).pipe(Schema.annotations({ identifier: "Call" }))
+export type CallResponse = typeof CallResponse.Type
+
+/** `GET /v1/calls`: seed 001's page (`data`, `total`, `limit`, `offset`) plus keyset `next_cursor`/`has_more`. */
+export const CallPage = Schema.Struct({
+  data: Schema.Array(CallResponse),
+  total: Schema.Int,
+  limit: Schema.Int,
+  offset: Schema.Int,
+  next_cursor: N(Schema.String),
+  has_more: Schema.Boolean
+}).pipe(Schema.annotations({ identifier: "CallPage" }))
+
+const TranscriptSegmentResponse = Schema.Struct({
+  speaker: Schema.String,
+  text: Schema.String,
+  start_time: Schema.Number,
+  end_time: Schema.Number,
+  confidence: N(Schema.Number)
+})
+
+/** `GET /v1/calls/{id}/transcript` (seed 001): `{status: "processing"}` until the final segments arrive. */
+export const TranscriptResponse = Schema.Union(
+  Schema.Struct({ call_id: Schema.String, status: Schema.Literal("processing") }),
+  Schema.Struct({
+    call_id: Schema.String,
+    job_id: N(Schema.String),
+    status: Schema.Literal("completed"),
+    language: N(Schema.String),
+    duration_seconds: Schema.Number,
+    transcript: Schema.Array(TranscriptSegmentResponse),
+    summary: N(Schema.String),
+    sentiment: N(Schema.Struct({ overall: Schema.Number, by_speaker: Schema.Record({ key: Schema.String, value: Schema.Number }) }))
+  })
+).pipe(Schema.annotations({ identifier: "Transcript" }))
+
+const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
+
+/** `GET /v1/calls/stats`: seed 002's fields, counts by disposition, status and language, and a daily series. */
+export const CallStatsResponse = Schema.Struct({
+  total_calls: Schema.Int,
+  connected: Schema.Int,
+  voicemail: Schema.Int,
+  no_answer: Schema.Int,
+  failed: Schema.Int,
+  connect_rate: Schema.Number,
+  sentiment_breakdown: Schema.Struct({ positive: Schema.Int, neutral: Schema.Int, negative: Schema.Int }),
+  avg_duration_seconds: Schema.Number,
+  by_disposition: Counts,
+  by_status: Counts,
+  by_language: Counts,
+  daily: Schema.Array(Schema.Struct({
+    date: Schema.String,
+    total_calls: Schema.Int,
+    connected: Schema.Int,
+    voicemail: Schema.Int,
+    no_answer: Schema.Int,
+    failed: Schema.Int
+  }))
+}).pipe(Schema.annotations({ identifier: "CallStats" }))
+
+/** `GET /v1/calls/live` (seed 002): calls not yet ended, newest first. */
+export const LiveCallsResponse = Schema.Struct({
+  data: Schema.Array(CallResponse),
+  total: Schema.Int
+}).pipe(Schema.annotations({ identifier: "LiveCalls" }))
+
+/** Result of `POST /v1/calls/{id}/events`: what the report appended and the call after it. */
+export const EventReportResult = Schema.Struct({
+  call_id: Schema.String,
+  appended: Schema.Array(Schema.String),
+  revision: Schema.Number,
+  call: CallResponse
+}).pipe(Schema.annotations({ identifier: "EventReportResult" }))
+
+/** Result of a Twilio status callback. */
+export const TwilioCallbackResult = Schema.Struct({
+  call_id: Schema.String,
+  appended: Schema.Array(Schema.String)
+})
+
+/** A webhook endpoint (subscriber). `secret` is the `whsec_` key receivers verify signatures with. */
+export const EndpointResponse = Schema.Struct({
+  id: Schema.String,
+  url: Schema.String,
+  secret: Schema.String,
+  event_types: Schema.Array(Schema.String),
+  description: N(Schema.String),
+  enabled: Schema.Boolean,
+  created_at: Schema.String
+}).pipe(Schema.annotations({ identifier: "WebhookEndpoint" }))
+
+/** A webhook delivery and its state (at-least-once; `id` is the `webhook-id` header). */
+export const DeliveryResponse = Schema.Struct({
+  id: Schema.String,
+  endpoint_id: Schema.String,
+  event_type: Schema.String,
+  status: Schema.String,
+  attempt_count: Schema.Int,
+  next_attempt_at: N(Schema.String),
+  created_at: Schema.String,
+  last_status_code: N(Schema.Int),
+  last_error: N(Schema.String)
+}).pipe(Schema.annotations({ identifier: "WebhookDelivery" }))

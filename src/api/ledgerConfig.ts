@@ -1,0 +1,71 @@
+/**
+ * Settings of a call-ledger instance. Every setting has a flag on `call-ledger serve` and an
+ * environment variable (named in each field's docstring); defaults run the embedded store locally.
+ */
+export interface LedgerConfig {
+  /** `LEDGER_STORE`: `sqlite` (the embedded file, default) or an `esdb://host:2113?tls=false` connection string. */
+  readonly store: string
+  /** `LEDGER_DB`: the SQLite file (log on the embedded store, read models and deliveries always). Default `./data/ledger.db`. */
+  readonly databasePath: string
+  /** `PORT`: HTTP port, default 8080. */
+  readonly port: number
+  /** `LEDGER_HOST`: interface to listen on, default `127.0.0.1`. */
+  readonly host: string
+  /**
+   * `LEDGER_PUBLIC_URL`: the URL the world reaches this service at, without a trailing slash. Twilio
+   * signs the URL it called, so signature checks and signed recording URLs use this. Default
+   * `http://<host>:<port>`.
+   */
+  readonly publicUrl: string
+  /** `TWILIO_AUTH_TOKEN`: checks `X-Twilio-Signature` on telephony callbacks. */
+  readonly twilioAuthToken: string
+  /** `LEDGER_SIGNING_KEY`: HMAC key for signed recording URLs (seed 001: they expire in 1 hour). */
+  readonly signingKey: string
+  readonly webhooks: WebhookSettings
+}
+
+export interface WebhookSettings {
+  /** `LEDGER_WEBHOOK_RETRY_SCHEDULE`: delays between attempts, ms. Default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+  readonly retryScheduleMillis: ReadonlyArray<number>
+  /** `LEDGER_WEBHOOK_TIMEOUT_MS`: per attempt, default 10 000 ms. */
+  readonly timeoutMillis: number
+  /** `LEDGER_WEBHOOK_CONCURRENCY`: attempts in flight across endpoints, default 32. */
+  readonly concurrency: number
+  /** `LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY`: attempts in flight per endpoint, default 4. */
+  readonly endpointConcurrency: number
+  /** `LEDGER_WEBHOOK_ALLOW_LOOPBACK`: deliver to 127.0.0.0/8 and ::1 (default true, for local development). */
+  readonly allowLoopback: boolean
+  /** `LEDGER_WEBHOOK_ALLOW_PRIVATE`: deliver to private and link-local networks (default false: SSRF filtering). */
+  readonly allowPrivateNetworks: boolean
+}
+
+/** The default retry schedule (Standard Webhooks / Svix-like): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const defaultRetryScheduleMillis: ReadonlyArray<number> = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000
+]
+
+/** A development token; `serve` warns when it is in use. */
+export const developmentTwilioAuthToken = "dev-twilio-auth-token"
+
+/** Fills every setting not given with its default. */
+export const makeLedgerConfig = (given: Partial<Omit<LedgerConfig, "webhooks">> & { readonly webhooks?: Partial<WebhookSettings> } = {}): LedgerConfig => {
+  const port = given.port ?? 8080
+  const host = given.host ?? "127.0.0.1"
+  return {
+    store: given.store ?? "sqlite",
+    databasePath: given.databasePath ?? "./data/ledger.db",
+    port,
+    host,
+    publicUrl: (given.publicUrl ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`).replace(/\/+$/, ""),
+    twilioAuthToken: given.twilioAuthToken ?? developmentTwilioAuthToken,
+    signingKey: given.signingKey ?? "dev-signing-key",
+    webhooks: {
+      retryScheduleMillis: given.webhooks?.retryScheduleMillis ?? defaultRetryScheduleMillis,
+      timeoutMillis: given.webhooks?.timeoutMillis ?? 10_000,
+      concurrency: given.webhooks?.concurrency ?? 32,
+      endpointConcurrency: given.webhooks?.endpointConcurrency ?? 4,
+      allowLoopback: given.webhooks?.allowLoopback ?? true,
+      allowPrivateNetworks: given.webhooks?.allowPrivateNetworks ?? false
+    }
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Turns the agent pipeline's reports (`POST /v1/calls/{id}/events`) and `POST /v1/calls` bodies into
+ * decider commands. `commandId` comes from the report's `command_id`, else the `Idempotency-Key`
+ * header, else a fresh UUID (no deduplication).
+ */
+import type { CallCommand, DialCall } from "../domain/callCommands.js"
+import type { CallEventReport, CreateCallBody } from "./callRequests.js"
+
+const toIso = (s: string): string => new Date(Date.parse(s)).toISOString()
+
+/** The decider command for one agent-pipeline report. `now` (ISO) is used when `occurred_at` is absent. */
+export const commandForReport = (callId: string, report: CallEventReport, commandId: string, now: string): CallCommand => {
+  const base = { callId, commandId: report.command_id ?? commandId, at: report.occurred_at === undefined ? now : toIso(report.occurred_at) }
+  switch (report.type) {
+    case "answered":
+      return { ...base, type: "AnswerCall", answeredBy: report.answered_by ?? "human" }
+    case "transcribed":
+      return {
+        ...base,
+        type: "RecordTranscript",
+        segments: report.segments.map((s) => ({
+          speaker: s.speaker, text: s.text, startTime: s.start_time, endTime: s.end_time, confidence: s.confidence ?? null
+        })),
+        language: report.language ?? null,
+        final: report.final ?? true,
+        jobId: report.job_id ?? null
+      }
+    case "dispositioned":
+      return {
+        ...base,
+        type: "SetDisposition",
+        disposition: report.disposition ?? null,
+        outcome: report.outcome ?? null,
+        sentiment: report.sentiment ?? null,
+        sentimentScore: report.sentiment_score == null
+          ? null
+          : { overall: report.sentiment_score.overall, bySpeaker: report.sentiment_score.by_speaker ?? {} },
+        summary: report.summary ?? null,
+        keyDetails: report.key_details ?? null
+      }
+    case "transferred":
+      return { ...base, type: "TransferCall", target: report.target, agentBrief: report.agent_brief ?? null, context: report.context ?? {} }
+    case "ended":
+      return {
+        ...base,
+        type: "EndCall",
+        reason: report.reason,
+        status: report.status ?? null,
+        outcome: report.outcome ?? null,
+        durationSeconds: report.duration_seconds ?? null,
+        errorReason: report.error_reason ?? null
+      }
+    case "recording":
+      return {
+        ...base,
+        type: "AttachRecording",
+        recordingRef: report.recording_url,
+        contentType: report.content_type ?? "audio/mpeg",
+        durationSeconds: report.duration_seconds ?? null
+      }
+    case "metrics":
+      return {
+        ...base,
+        type: "RecordMetrics",
+        cost: report.cost ?? null,
+        latency: report.latency == null
+          ? null
+          : { transcriberMs: report.latency.transcriber_ms, agentMs: report.latency.agent_ms, synthesizerMs: report.latency.synthesizer_ms },
+        providerUsage: report.provider_usage ?? null
+      }
+    case "metadata":
+      return { ...base, type: "MergeMetadata", keyDetails: report.key_details }
+  }
+}
+
+/** The `DialCall` command for a `POST /v1/calls` body (an outbound telephony call, `queued`). */
+export const dialCommandForBody = (callId: string, body: CreateCallBody, commandId: string, now: string): DialCall => {
+  const to = (body.phone ?? body.to ?? body.to_number)!
+  return {
+    type: "DialCall",
+    commandId,
+    callId,
+    at: now,
+    direction: "outbound",
+    callType: "telephony_outbound",
+    status: "queued",
+    from: body.from_number ?? null,
+    to,
+    contact: { phone: to, name: body.name ?? body.contact_name ?? null, id: body.contact_id ?? null },
+    campaignId: body.campaign_id ?? null,
+    agentId: body.agent_id ?? null,
+    agentName: body.agent_name ?? null,
+    scriptId: body.script_id ?? null,
+    language: body.language ?? null,
+    metadata: body.metadata ?? {},
+    provider: "twilio",
+    callSid: body.call_sid ?? null
+  }
+}
