@@ -2,6 +2,8 @@
  * Settings of a call-ledger instance. Every setting has a flag on `call-ledger serve` and an
  * environment variable (named in each field's docstring); defaults run the embedded store locally.
  */
+import { Context } from "effect"
+
 export interface LedgerConfig {
   /** `LEDGER_STORE`: `sqlite` (the embedded file, default) or an `esdb://host:2113?tls=false` connection string. */
   readonly store: string
@@ -69,3 +71,6 @@ export const makeLedgerConfig = (given: Partial<Omit<LedgerConfig, "webhooks">> 
     }
   }
 }
+
+/** The running instance's settings, for handlers. */
+export class LedgerSettings extends Context.Tag("call-ledger/LedgerSettings")<LedgerSettings, LedgerConfig>() {}

@@ -1,0 +1,71 @@
+/**
+ * The library API: what an embedding service imports to record and query calls. The HTTP API is a
+ * thin layer over it. Writes go through the decider and the log; reads come from the projections,
+ * and every write waits (briefly) until the projections have applied it, so a read after a write
+ * sees it (read-your-writes).
+ */
+import { Context } from "effect"
+import type { Effect } from "effect"
+import type { CallCommand } from "../domain/callCommands.js"
+import type { CallRuleViolation } from "../domain/callErrors.js"
+import type { CallView } from "../projections/callViewSchema.js"
+import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
+import type { Position } from "../store/eventStore.js"
+
+/** Filters and paging of `listCalls` (`GET /v1/calls`). Instants ISO-8601, durations seconds. */
+export interface CallListFilter {
+  readonly campaignId?: string | undefined
+  readonly agentId?: string | undefined
+  readonly contactId?: string | undefined
+  readonly direction?: string | undefined
+  readonly callType?: string | undefined
+  readonly status?: string | undefined
+  readonly outcome?: string | undefined
+  readonly disposition?: string | undefined
+  readonly sentiment?: string | undefined
+  readonly language?: string | undefined
+  readonly startedFrom?: string | undefined
+  readonly startedTo?: string | undefined
+  readonly search?: string | undefined
+  readonly minDuration?: number | undefined
+  readonly maxDuration?: number | undefined
+  /** 1..100, default 20. */
+  readonly limit?: number | undefined
+  readonly offset?: number | undefined
+  readonly cursor?: string | undefined
+}
+
+export interface CallListPage {
+  readonly data: ReadonlyArray<CallView>
+  readonly total: number
+  readonly limit: number
+  readonly offset: number
+  readonly nextCursor: string | null
+  readonly hasMore: boolean
+}
+
+/** A bad cursor or filter value the schema could not catch. */
+export interface InvalidQuery {
+  readonly _tag: "InvalidQuery"
+  readonly field: string
+  readonly message: string
+}
+
+export interface CallLedgerService {
+  /** Runs a command through the decider and appends its events; waits for the projections to apply them. */
+  readonly execute: (command: CallCommand, context?: CommandContext) => Effect.Effect<CommandResult, CallRuleViolation>
+  readonly getCall: (callId: string) => Effect.Effect<CallView | null>
+  readonly findCallIdBySid: (callSid: string) => Effect.Effect<string | null>
+  readonly listCalls: (filter: CallListFilter) => Effect.Effect<CallListPage, InvalidQuery>
+  /** Seed 001 transcript shape; `{status: "processing"}` before the final segments; null for an unknown call. */
+  readonly getTranscript: (callId: string) => Effect.Effect<unknown | null>
+  /** Seed 002 stats shape and more; `from`/`to` ISO instants, inclusive. */
+  readonly stats: (filter: { readonly campaignId?: string | undefined; readonly from?: string | undefined; readonly to?: string | undefined }) => Effect.Effect<unknown>
+  readonly liveCalls: () => Effect.Effect<ReadonlyArray<CallView>>
+  readonly isOnDoNotCallList: (phone: string) => Effect.Effect<boolean>
+  /** Position the projections have applied, null before the first event. */
+  readonly projectedPosition: Effect.Effect<Position | null>
+}
+
+/** The `CallLedger` service tag. Built by `callLedgerLayer`. */
+export class CallLedger extends Context.Tag("call-ledger/CallLedger")<CallLedger, CallLedgerService>() {}
