@@ -1,0 +1,12 @@
+/** The webhook system: endpoints, the outbox projection, the dispatcher and delivery queries. */
+export * from "./webhookEventTypes.js"
+export * from "./webhookErrors.js"
+export * from "./webhookSecret.js"
+export * from "./webhookEndpoints.js"
+export * from "./webhookOutbox.js"
+export * from "./retrySchedule.js"
+export * from "./requestFiltering.js"
+export * from "./webhookSigning.js"
+export * from "./webhookDispatcher.js"
+export * from "./webhookDeliveries.js"
+export { ensureWebhookTables } from "./webhookTables.js"

@@ -1,0 +1,430 @@
+/**
+ * The webhook dispatcher: sends pending deliveries from the outbox, signed per attempt with
+ * Standard Webhooks, and records every attempt with its outcome.
+ *
+ * - Picks due deliveries (`pending`, `next_attempt_at <= now`, endpoint enabled) in due order into
+ *   a bounded in-memory queue per endpoint (p-queue, `concurrencyPerEndpoint`), under a global cap
+ *   (`maxConcurrency`), so a slow or dead endpoint holds only its own slots.
+ * - POSTs with got: no redirects followed, no got retries, a request timeout; `webhook-id` is the
+ *   delivery id (stable across retries and restarts), `webhook-timestamp` the attempt time.
+ * - 2xx = delivered; 410 Gone = failed and the endpoint disabled (Standard Webhooks
+ *   recommendation); anything else is retried on the retry schedule, then `failed`.
+ * - Each attempt row and the delivery's new state are written in one transaction. An attempt cut
+ *   off by shutdown is not recorded: the delivery stays pending and the next dispatcher sends it
+ *   again with the same `webhook-id` (at-least-once; receivers dedupe on it).
+ * - `claim` is the seam for several instances sharing deliveries (DESIGN.md, "Webhooks"); locally
+ *   every claim succeeds.
+ */
+import got from "got"
+import PQueue from "p-queue"
+import { Context, Effect, Fiber, Layer } from "effect"
+import { makeAppendSignal } from "../store/appendSignal.js"
+import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { makeWebhookAgents } from "./requestFiltering.js"
+import type { RequestFilteringOptions } from "./requestFiltering.js"
+import { defaultRetryJitter, defaultRetryScheduleMillis, nextRetryDelay } from "./retrySchedule.js"
+import { disableEndpointRows } from "./webhookEndpoints.js"
+import type { WebhookDeliveryStatus as DeliveryStatus } from "./webhookDeliveries.js"
+import { signWebhook } from "./webhookSigning.js"
+import { ensureWebhookTables } from "./webhookTables.js"
+
+/** A delivery the dispatcher is about to attempt, as `claim` sees it. */
+export interface DeliveryClaim {
+  readonly deliveryId: string
+  readonly endpointId: string
+  /** 1-based number of the attempt about to be made. */
+  readonly attempt: number
+}
+
+/** What one recorded attempt did. */
+export interface WebhookAttemptOutcome {
+  readonly deliveryId: string
+  readonly endpointId: string
+  readonly attempt: number
+  /** HTTP status, null when no response (timeout, refused, blocked address). */
+  readonly statusCode: number | null
+  readonly error: string | null
+  /** The delivery's status after the attempt. */
+  readonly status: DeliveryStatus
+  /** Next attempt, ms since the epoch, when still pending. */
+  readonly nextAttemptAt: number | null
+}
+
+/** Dispatcher settings; all optional. Durations in ms. */
+export interface WebhookDispatcherOptions {
+  /** Delays between attempts (default 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). */
+  readonly retryScheduleMillis?: ReadonlyArray<number> | undefined
+  /** Each delay is scaled by a factor in [1 - jitter, 1 + jitter] (default 0.1). */
+  readonly jitter?: number | undefined
+  /** Uniform in [0, 1), for the jitter (default Math.random). */
+  readonly random?: (() => number) | undefined
+  /** Attempts in flight per endpoint (default 4). */
+  readonly concurrencyPerEndpoint?: number | undefined
+  /** Deliveries held in memory per endpoint, running or waiting (default 64). */
+  readonly maxQueuedPerEndpoint?: number | undefined
+  /** Attempts in flight over all endpoints (default 32). */
+  readonly maxConcurrency?: number | undefined
+  /** Whole-request timeout of one attempt (default 10 s). */
+  readonly timeoutMillis?: number | undefined
+  /** How often to look for due deliveries without a wake-up (default 1 s). */
+  readonly pollIntervalMillis?: number | undefined
+  /** How long `stop` waits for attempts in flight before cutting them off (default 10 s). */
+  readonly shutdownGraceMillis?: number | undefined
+  /** SSRF filtering of target addresses, or false for none (default: loopback allowed, private networks blocked). */
+  readonly requestFiltering?: RequestFilteringOptions | false | undefined
+  /** Called before each attempt; false means another instance has it (default: always true). */
+  readonly claim?: ((delivery: DeliveryClaim) => boolean | Promise<boolean>) | undefined
+  /** The clock, ms since the epoch (default Date.now; the Layer uses Effect's Clock). */
+  readonly now?: (() => number) | undefined
+  /** Called after each recorded attempt (logs, metrics). */
+  readonly onAttempt?: ((outcome: WebhookAttemptOutcome) => void) | undefined
+  /** `user-agent` header (default `call-ledger`). */
+  readonly userAgent?: string | undefined
+  /** Characters of the response body kept with an attempt (default 1024). */
+  readonly responseSnippetChars?: number | undefined
+}
+
+/** The dispatcher's engine, without a loop of its own: `startWebhookDispatcher` and the Layer drive it. */
+export interface WebhookDispatcherEngine {
+  /** Queues the due deliveries there is room for; returns how many it queued. */
+  readonly tick: () => number
+  /** Ms until the earliest pending delivery that is not yet due, or null when none. */
+  readonly nextDueInMillis: () => number | null
+  /** Wakes the loop: call after the outbox commits new deliveries. */
+  readonly wake: () => void
+  /** Resolves at the first wake-up (or finished attempt) after the call, or after `timeoutMillis`. */
+  readonly waitForWake: (timeoutMillis: number) => Effect.Effect<void>
+  /** Deliveries queued or in flight. */
+  readonly inFlight: () => number
+  /** Stops taking work and waits for attempts in flight up to the grace period, then aborts them (not recorded). */
+  readonly stop: () => Promise<void>
+  readonly pollIntervalMillis: number
+}
+
+interface DueRow {
+  readonly id: string
+}
+
+interface TargetRow {
+  readonly id: string
+  readonly endpoint_id: string
+  readonly body: string
+  readonly attempt_count: number
+  readonly url: string
+  readonly secret: string
+  readonly previous_secret: string | null
+  readonly previous_secret_until: number | null
+}
+
+interface StateRow {
+  readonly status: DeliveryStatus
+  readonly attempt_count: number
+  readonly schedule_step: number
+  readonly endpoint_id: string
+  readonly next_attempt_at: number | null
+}
+
+interface AttemptResult {
+  readonly deliveryId: string
+  readonly startedAt: number
+  readonly finishedAt: number
+  readonly statusCode: number | null
+  readonly error: string | null
+  readonly snippet: string | null
+}
+
+const describeError = (error: unknown): string => {
+  if (error instanceof Error) {
+    const code = (error as { readonly code?: unknown }).code
+    return typeof code === "string" && !error.message.includes(code) ? `${code}: ${error.message}` : error.message
+  }
+  return String(error)
+}
+
+/** Builds the engine over the ledger database (creating the webhook tables if missing). */
+export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispatcherOptions = {}): WebhookDispatcherEngine => {
+  ensureWebhookTables(db)
+  const schedule = options.retryScheduleMillis ?? defaultRetryScheduleMillis
+  const jitter = options.jitter ?? defaultRetryJitter
+  const random = options.random ?? Math.random
+  const perEndpoint = options.concurrencyPerEndpoint ?? 4
+  const maxQueued = Math.max(options.maxQueuedPerEndpoint ?? 64, perEndpoint)
+  const timeoutMillis = options.timeoutMillis ?? 10_000
+  const pollIntervalMillis = options.pollIntervalMillis ?? 1_000
+  const graceMillis = options.shutdownGraceMillis ?? 10_000
+  const claim = options.claim ?? (() => true)
+  const now = options.now ?? Date.now
+  const userAgent = options.userAgent ?? "call-ledger"
+  const snippetChars = options.responseSnippetChars ?? 1024
+  const agents = makeWebhookAgents(options.requestFiltering ?? {})
+  const signal = makeAppendSignal()
+
+  const global = new PQueue({ concurrency: options.maxConcurrency ?? 32 })
+  const queues = new Map<string, PQueue>()
+  const picked = new Set<string>()
+  /** Deliveries another instance claimed, skipped until the given time. */
+  const claimedElsewhere = new Map<string, number>()
+  const running = new Set<Promise<void>>()
+  const abort = new AbortController()
+  let stopping = false
+  let stopped: Promise<void> | null = null
+
+  const dueEndpoints = db.prepare(
+    `SELECT DISTINCT d.endpoint_id AS id FROM webhook_deliveries d
+     JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1
+     WHERE d.status = 'pending' AND d.next_attempt_at <= ?`
+  )
+  const dueForEndpoint = db.prepare(
+    `SELECT id FROM webhook_deliveries
+     WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
+     ORDER BY next_attempt_at, rowid LIMIT ?`
+  )
+  const nextDue = db.prepare(
+    `SELECT MIN(d.next_attempt_at) AS at FROM webhook_deliveries d
+     JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1
+     WHERE d.status = 'pending' AND d.next_attempt_at > ?`
+  )
+  const target = db.prepare(
+    `SELECT d.id, d.endpoint_id, d.body, d.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_until
+     FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+     WHERE d.id = ? AND d.status = 'pending' AND e.enabled = 1`
+  )
+  const state = db.prepare(
+    "SELECT status, attempt_count, schedule_step, endpoint_id, next_attempt_at FROM webhook_deliveries WHERE id = ?"
+  )
+  const insertAttempt = db.prepare(
+    `INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_snippet)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`
+  )
+  const updateDelivery = db.prepare(
+    `UPDATE webhook_deliveries SET status = ?, attempt_count = ?, schedule_step = ?, next_attempt_at = ?,
+       last_attempt_at = ?, last_status_code = ?, last_error = ?, delivered_at = COALESCE(delivered_at, ?)
+     WHERE id = ?`
+  )
+
+  const record = db.transaction((result: AttemptResult): WebhookAttemptOutcome | null => {
+    const row = state.get(result.deliveryId) as StateRow | undefined
+    if (row === undefined) return null
+    const attempt = row.attempt_count + 1
+    const step = row.schedule_step + 1
+    insertAttempt.run(
+      result.deliveryId, attempt, result.startedAt, result.finishedAt - result.startedAt,
+      result.statusCode, result.error, result.snippet
+    )
+    const code = result.statusCode
+    let status: DeliveryStatus = row.status
+    let nextAttemptAt = row.next_attempt_at
+    if (code !== null && code >= 200 && code < 300) {
+      status = "delivered"
+      nextAttemptAt = null
+    } else if (row.status === "pending") {
+      const delay = code === 410 ? null : nextRetryDelay(schedule, step, jitter, random)
+      status = delay === null ? "failed" : "pending"
+      nextAttemptAt = delay === null ? null : result.finishedAt + delay
+    }
+    updateDelivery.run(
+      status, attempt, step, nextAttemptAt, result.startedAt, code, result.error,
+      status === "delivered" ? result.finishedAt : null, result.deliveryId
+    )
+    if (code === 410) disableEndpointRows(db, row.endpoint_id, result.finishedAt, "gone")
+    return { deliveryId: result.deliveryId, endpointId: row.endpoint_id, attempt, statusCode: code, error: result.error, status, nextAttemptAt }
+  })
+
+  const send = async (row: TargetRow): Promise<void> => {
+    const startedAt = now()
+    const until = row.previous_secret_until
+    const secrets = row.previous_secret !== null && until !== null && until > startedAt
+      ? [row.secret, row.previous_secret]
+      : [row.secret]
+    let statusCode: number | null = null
+    let error: string | null = null
+    let snippet: string | null = null
+    try {
+      const response = await got.post(row.url, {
+        body: row.body,
+        headers: {
+          "content-type": "application/json",
+          "user-agent": userAgent,
+          ...signWebhook(row.id, startedAt, row.body, secrets)
+        },
+        timeout: { request: timeoutMillis },
+        followRedirect: false,
+        retry: { limit: 0 },
+        throwHttpErrors: false,
+        agent: { http: agents.http, https: agents.https },
+        signal: abort.signal
+      })
+      statusCode = response.statusCode
+      snippet = response.body.slice(0, snippetChars)
+    } catch (e) {
+      error = describeError(e)
+    }
+    // Cut off by shutdown: leave the delivery pending for the next dispatcher (the db may be closing).
+    if (abort.signal.aborted) return
+    const outcome = record({ deliveryId: row.id, startedAt, finishedAt: now(), statusCode, error, snippet })
+    if (outcome !== null) options.onAttempt?.(outcome)
+  }
+
+  const attempt = async (deliveryId: string): Promise<void> => {
+    try {
+      if (stopping) return
+      const row = target.get(deliveryId) as TargetRow | undefined
+      if (row === undefined) return
+      if (!(await claim({ deliveryId, endpointId: row.endpoint_id, attempt: row.attempt_count + 1 }))) {
+        claimedElsewhere.set(deliveryId, now() + pollIntervalMillis)
+        return
+      }
+      if (stopping) return
+      const sending = send(row)
+      running.add(sending)
+      try {
+        await sending
+      } finally {
+        running.delete(sending)
+      }
+    } catch (e) {
+      // A failed write must not kill the loop; the delivery stays pending and is picked again.
+      Effect.runFork(Effect.logError("webhook attempt failed", describeError(e)))
+    } finally {
+      picked.delete(deliveryId)
+      signal.notify()
+    }
+  }
+
+  const queueFor = (endpointId: string): PQueue => {
+    let queue = queues.get(endpointId)
+    if (queue === undefined) {
+      queue = new PQueue({ concurrency: perEndpoint })
+      queues.set(endpointId, queue)
+    }
+    return queue
+  }
+
+  const tick = (): number => {
+    if (stopping) return 0
+    const at = now()
+    for (const [id, until] of claimedElsewhere) if (until <= at) claimedElsewhere.delete(id)
+    let queued = 0
+    for (const { id: endpointId } of dueEndpoints.all(at) as Array<DueRow>) {
+      const queue = queueFor(endpointId)
+      const load = queue.size + queue.pending
+      const room = maxQueued - load
+      if (room <= 0) continue
+      // Ask for `load` extra rows: the ones this endpoint already holds come back too.
+      const rows = dueForEndpoint.all(endpointId, at, room + load + claimedElsewhere.size) as Array<DueRow>
+      for (const { id } of rows) {
+        if (picked.has(id) || claimedElsewhere.has(id)) continue
+        if (queue.size + queue.pending >= maxQueued) break
+        picked.add(id)
+        queued++
+        void queue.add(() => global.add(() => attempt(id)))
+      }
+    }
+    return queued
+  }
+
+  const stop = (): Promise<void> => {
+    if (stopped !== null) return stopped
+    stopping = true
+    stopped = (async () => {
+      let timer: NodeJS.Timeout | undefined
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMillis)
+      })
+      await Promise.race([Promise.allSettled([...running]), grace])
+      clearTimeout(timer)
+      abort.abort()
+      await Promise.allSettled([...running])
+      agents.http.destroy()
+      agents.https.destroy()
+    })()
+    return stopped
+  }
+
+  return {
+    tick,
+    nextDueInMillis: () => {
+      const at = now()
+      const row = nextDue.get(at) as { readonly at: number | null } | undefined
+      return row?.at == null ? null : row.at - at
+    },
+    wake: () => signal.notify(),
+    waitForWake: (timeoutMillis) => signal.ticket(timeoutMillis),
+    inFlight: () => picked.size,
+    stop,
+    pollIntervalMillis
+  }
+}
+
+/**
+ * The dispatch loop: queue what is due, then sleep until a wake-up, a finished attempt, the next
+ * retry falling due or the poll interval, whichever comes first. Never ends; interrupt it to stop.
+ */
+export const dispatchLoop = (engine: WebhookDispatcherEngine): Effect.Effect<never> =>
+  Effect.gen(function*() {
+    const wake = engine.waitForWake(engine.pollIntervalMillis)
+    yield* Effect.sync(engine.tick).pipe(
+      Effect.catchAllCause((cause) => Effect.logError("webhook dispatch failed", cause))
+    )
+    const dueIn = engine.nextDueInMillis()
+    yield* dueIn === null || dueIn >= engine.pollIntervalMillis ? wake : Effect.race(wake, Effect.sleep(Math.max(dueIn, 1)))
+  }).pipe(Effect.forever)
+
+/** A dispatcher running in the background (plain form, for tests and scripts). */
+export interface RunningWebhookDispatcher {
+  /** Call after the outbox commits new deliveries (the projection runner's `onBatch`). */
+  readonly wake: () => void
+  /** Deliveries queued or in flight. */
+  readonly inFlight: () => number
+  /** Stops the loop, then waits for attempts in flight (bounded by the grace period). */
+  readonly stop: () => Promise<void>
+}
+
+/** Starts a dispatcher over `db` with its loop on the default Effect runtime (real clock unless `now` is given). */
+export const startWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispatcherOptions = {}): RunningWebhookDispatcher => {
+  const engine = makeWebhookDispatcher(db, options)
+  const fiber = Effect.runFork(dispatchLoop(engine))
+  engine.wake()
+  return {
+    wake: engine.wake,
+    inFlight: engine.inFlight,
+    stop: async () => {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      await engine.stop()
+    }
+  }
+}
+
+/** The running dispatcher, as a service. */
+export interface WebhookDispatcherService {
+  /** Call after the outbox commits new deliveries, or after a manual redelivery. */
+  readonly wake: () => void
+  /** Deliveries queued or in flight. */
+  readonly inFlight: () => number
+}
+
+/** The webhook dispatcher service tag. */
+export class WebhookDispatcher extends Context.Tag("call-ledger/WebhookDispatcher")<WebhookDispatcher, WebhookDispatcherService>() {}
+
+/**
+ * Scoped layer: starts the dispatcher's loop as a background fiber over `LedgerDatabase`, with
+ * Effect's `Clock` as its clock; closing the scope stops the loop and waits for attempts in flight
+ * (bounded by `shutdownGraceMillis`).
+ */
+export const webhookDispatcherLayer = (
+  options: Omit<WebhookDispatcherOptions, "now"> = {}
+): Layer.Layer<WebhookDispatcher, never, LedgerDatabase> =>
+  Layer.scoped(
+    WebhookDispatcher,
+    Effect.gen(function*() {
+      const db = yield* LedgerDatabase
+      const clock = yield* Effect.clock
+      const engine = makeWebhookDispatcher(db, { ...options, now: () => clock.unsafeCurrentTimeMillis() })
+      // Finalizers run last-added first: the loop is interrupted, then attempts in flight are awaited.
+      yield* Effect.addFinalizer(() => Effect.promise(engine.stop))
+      yield* Effect.forkScoped(dispatchLoop(engine))
+      engine.wake()
+      return { wake: engine.wake, inFlight: engine.inFlight }
+    })
+  )

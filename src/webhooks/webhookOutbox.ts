@@ -1,0 +1,83 @@
+/**
+ * The webhook outbox: a projection ("webhook-outbox") that turns call events into delivery rows,
+ * inside the projection runner's transaction, so a delivery is durable before its first attempt
+ * (transactional outbox). Place it after the call view: when it sees `CallEnded`, the view row
+ * already reflects that event.
+ *
+ * Rules: one row per (event, enabled endpoint subscribed to the event's webhook type and created
+ * at or before the event's `recordedAt`), so a rebuild or an endpoint added later never triggers
+ * old calls. The row id is `msg_` + UUID v5 of (event id, endpoint id) and rows are inserted with
+ * INSERT OR IGNORE, so replays are idempotent; `reset()` keeps every row, since a read-model rebuild
+ * must neither resend nor lose a webhook. No clock reads: every instant comes from the event.
+ */
+import { v5 as uuidv5 } from "uuid"
+import type { Projection } from "../projections/projection.js"
+import type { RecordedEvent } from "../store/eventStore.js"
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { webhookSourceEventTypes, webhookTypeOf } from "./webhookEventTypes.js"
+import type { WebhookEventType } from "./webhookEventTypes.js"
+import { ensureWebhookTables } from "./webhookTables.js"
+
+/** Namespace of delivery ids (UUID v5, RFC 9562 §5.5). */
+export const deliveryIdNamespace = "3b0d7c52-8a51-4f0e-9d7b-2f6a1c9e4b83"
+
+/** The delivery id, also the `webhook-id` header: `msg_` + UUID v5 of `<eventId>:<endpointId>`; stable across retries and replays. */
+export const deliveryIdFor = (eventId: string, endpointId: string): string =>
+  `msg_${uuidv5(`${eventId}:${endpointId}`, deliveryIdNamespace)}`
+
+/**
+ * The exact body sent: `{"type":<webhook type>,"timestamp":<event recordedAt, ISO-8601>,"data":<payload>}`
+ * (the Standard Webhooks payload structure).
+ */
+export const webhookBody = (type: WebhookEventType, recordedAt: string, data: unknown): string =>
+  JSON.stringify({ type, timestamp: recordedAt, data })
+
+export interface WebhookOutboxOptions {
+  /** Reads the call's current view in the same database (the call view projection's query), or null. */
+  readonly loadCallView: (db: SqliteDatabase, callId: string) => unknown | null
+  /** Turns a view into the webhook's `data` (e.g. the API's public shape). Default: the view as is. */
+  readonly present?: ((view: unknown) => unknown) | undefined
+}
+
+/** Name of the outbox projection, the key of its checkpoint. */
+export const webhookOutboxName = "webhook-outbox"
+
+interface SubscriberRow {
+  readonly id: string
+  readonly event_types: string
+  readonly created_at: number
+}
+
+/** The outbox projection. See the module comment for its rules. */
+export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projection => (db) => {
+  ensureWebhookTables(db)
+  const present = options.present ?? ((view: unknown) => view)
+  const enabledEndpoints = db.prepare("SELECT id, event_types, created_at FROM webhook_endpoints WHERE enabled = 1 ORDER BY created_at, id")
+  const insert = db.prepare(
+    `INSERT OR IGNORE INTO webhook_deliveries
+       (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, schedule_step, next_attempt_at, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)`
+  )
+  const apply = (event: RecordedEvent): void => {
+    const type = webhookTypeOf(event)
+    if (type === null) return
+    const recordedAtMillis = Date.parse(event.metadata.recordedAt)
+    const subscribers = (enabledEndpoints.all() as Array<SubscriberRow>).filter((row) =>
+      row.created_at <= recordedAtMillis && (JSON.parse(row.event_types) as Array<string>).includes(type)
+    )
+    if (subscribers.length === 0) return
+    const callId = (event.data as { readonly callId: string }).callId
+    const view = options.loadCallView(db, callId)
+    // The view should always exist after the call view projection; an id keeps the body useful if not.
+    const body = webhookBody(type, event.metadata.recordedAt, view === null ? { id: callId } : present(view))
+    for (const endpoint of subscribers) {
+      insert.run(deliveryIdFor(event.eventId, endpoint.id), endpoint.id, event.eventId, type, callId, body, recordedAtMillis, recordedAtMillis)
+    }
+  }
+  return {
+    name: webhookOutboxName,
+    eventTypes: webhookSourceEventTypes,
+    apply,
+    reset: () => {}
+  }
+}

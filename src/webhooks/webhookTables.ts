@@ -1,0 +1,65 @@
+/**
+ * The webhook tables in the ledger's SQLite file. Instants are integers in ms since the epoch.
+ * - `webhook_endpoints`: subscriptions; `delete` only disables (deliveries keep their endpoint).
+ * - `webhook_deliveries`: the outbox; one row per (event, endpoint), written by the outbox
+ *   projection in the projection transaction, so it is durable before its first attempt.
+ *   `status`: pending | delivered | failed | canceled (endpoint disabled).
+ *   `attempt_count` counts every attempt; `schedule_step` the attempts since the last (re)start of
+ *   the retry schedule, which a manual redelivery resets.
+ * - `webhook_attempts`: one row per HTTP attempt with its outcome.
+ */
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+
+const ddl = `
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  id TEXT PRIMARY KEY,
+  url TEXT NOT NULL,
+  secret TEXT NOT NULL,
+  previous_secret TEXT,
+  previous_secret_until INTEGER,
+  event_types TEXT NOT NULL,
+  description TEXT,
+  enabled INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL,
+  disabled_at INTEGER,
+  disabled_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  id TEXT PRIMARY KEY,
+  endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempt_count INTEGER NOT NULL DEFAULT 0,
+  schedule_step INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  created_at INTEGER NOT NULL,
+  last_attempt_at INTEGER,
+  last_status_code INTEGER,
+  last_error TEXT,
+  delivered_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, endpoint_id, next_attempt_at);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_call ON webhook_deliveries (call_id);
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+  delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
+  attempt INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  status_code INTEGER,
+  error TEXT,
+  response_snippet TEXT,
+  PRIMARY KEY (delivery_id, attempt)
+);
+`
+
+const ready = new WeakSet<SqliteDatabase>()
+
+/** Creates the webhook tables if missing (idempotent, once per connection). */
+export const ensureWebhookTables = (db: SqliteDatabase): void => {
+  if (ready.has(db)) return
+  db.exec(ddl)
+  ready.add(db)
+}

@@ -1,0 +1,301 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Layer } from "effect"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
+import type { EventStoreService } from "../../src/store/eventStore.js"
+import { LedgerDatabase, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import { getWebhookDelivery, listWebhookDeliveries, retryWebhookDelivery } from "../../src/webhooks/webhookDeliveries.js"
+import { startWebhookDispatcher, WebhookDispatcher, webhookDispatcherLayer } from "../../src/webhooks/webhookDispatcher.js"
+import type { RunningWebhookDispatcher, WebhookDispatcherOptions } from "../../src/webhooks/webhookDispatcher.js"
+import { createWebhookEndpoint, disableWebhookEndpoint, getWebhookEndpoint, rotateWebhookEndpointSecret } from "../../src/webhooks/webhookEndpoints.js"
+import type { CreateWebhookEndpointInput, WebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
+import { webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
+import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
+import { eventually, startReceiver, verifyRequest } from "./webhookReceiver.js"
+import type { Receiver, Respond } from "./webhookReceiver.js"
+
+let dir: string
+let dbPath: string
+let db: SqliteDatabase
+let store: EventStoreService
+const cleanups: Array<() => Promise<void> | void> = []
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "call-ledger-dispatch-"))
+  dbPath = join(dir, "ledger.db")
+  db = openSqliteDatabase(dbPath)
+  store = makeMemoryEventStore()
+})
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  if (db.open) db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const inDb = <A, E>(effect: Effect.Effect<A, E, LedgerDatabase>) => Effect.runSync(Effect.provideService(effect, LedgerDatabase, db))
+const endpoint = (input: CreateWebhookEndpointInput) => inDb(createWebhookEndpoint(input))
+
+const receiver = async (respond?: Respond): Promise<Receiver> => {
+  const r = await startReceiver(respond)
+  cleanups.push(r.close)
+  return r
+}
+
+/** Records completed calls and runs them through the outbox (as the projection runner would). */
+const recordCalls = async (...callIds: ReadonlyArray<string>) => {
+  for (const callId of callIds) await runCommands(store, completedCallCommands(callId))
+  const views = makeMiniCallViews()
+  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
+  const events = await readAllEvents(store)
+  db.transaction(() => {
+    for (const event of events) {
+      views.project(event)
+      if (outbox.eventTypes.has(event.type)) outbox.apply(event)
+    }
+  })()
+}
+
+const fast: WebhookDispatcherOptions = { retryScheduleMillis: [50, 100], jitter: 0, timeoutMillis: 2_000, pollIntervalMillis: 100, shutdownGraceMillis: 200 }
+
+const start = (options: WebhookDispatcherOptions = {}, on: SqliteDatabase = db): RunningWebhookDispatcher => {
+  const dispatcher = startWebhookDispatcher(on, { ...fast, ...options })
+  cleanups.push(dispatcher.stop)
+  return dispatcher
+}
+
+const deliveriesTo = (ep: WebhookEndpoint) =>
+  inDb(listWebhookDeliveries({ endpointId: ep.id, limit: 200 }))
+
+const attemptsOf = (id: string) => inDb(getWebhookDelivery(id)).attempts
+const header = (value: string | Array<string> | undefined) => String(value)
+
+describe("webhook dispatcher", () => {
+  it("sends one signed call.completed per subscribed endpoint, with the call view in data", async () => {
+    const [a, b, c, d] = await Promise.all([receiver(), receiver(), receiver(), receiver()])
+    const epA = endpoint({ url: a.url })
+    const epB = endpoint({ url: b.url })
+    endpoint({ url: c.url, eventTypes: ["call.transferred"] })
+    const epD = endpoint({ url: d.url })
+    inDb(disableWebhookEndpoint(epD.id))
+    await recordCalls("cal_9Hm3kP7qZ")
+    start()
+
+    await eventually(() => a.requests.length === 1 && b.requests.length === 1, 5_000, "both deliveries")
+    for (const [r, ep] of [[a, epA], [b, epB]] as const) {
+      const request = r.requests[0]!
+      expect(request.method).toBe("POST")
+      expect(request.headers["content-type"]).toBe("application/json")
+      expect(request.headers["user-agent"]).toBe("call-ledger")
+      const payload = verifyRequest(ep.secret, request)
+      expect(payload).toMatchObject({
+        type: "call.completed",
+        data: { id: "cal_9Hm3kP7qZ", status: "completed", disposition: "escalated", duration_seconds: 142 }
+      })
+      expect(() => verifyRequest(ep === epA ? epB.secret : epA.secret, request)).toThrow()
+      await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 2_000, "delivered status")
+      const [delivery] = deliveriesTo(ep)
+      expect(header(request.headers["webhook-id"])).toBe(delivery!.id)
+      expect(delivery).toMatchObject({ attemptCount: 1, lastStatusCode: 200, nextAttemptAt: null })
+      expect(attemptsOf(delivery!.id)).toMatchObject([{ attempt: 1, statusCode: 200, error: null, responseSnippet: "ok" }])
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(c.requests).toHaveLength(0)
+    expect(d.requests).toHaveLength(0)
+    expect(a.requests).toHaveLength(1)
+  })
+
+  it("retries after a 500 and a timeout with the same webhook-id and a fresh timestamp, then succeeds", async () => {
+    const r = await receiver((_req, i) => (i === 0 ? { status: 500, body: "boom" } : i === 1 ? "hang" : { status: 204 }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_retry")
+    start({ retryScheduleMillis: [1_100, 50], timeoutMillis: 300 })
+
+    await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 5_000, "delivery after retries")
+    expect(r.requests).toHaveLength(3)
+    const ids = new Set(r.requests.map((q) => header(q.headers["webhook-id"])))
+    expect(ids).toEqual(new Set([deliveriesTo(ep)[0]!.id]))
+    for (const q of r.requests) verifyRequest(ep.secret, q)
+    const stamps = r.requests.map((q) => Number(q.headers["webhook-timestamp"]))
+    expect(stamps[1]).toBeGreaterThan(stamps[0]!)
+    const attempts = attemptsOf(deliveriesTo(ep)[0]!.id)
+    expect(attempts.map((x) => x.statusCode)).toEqual([500, null, 204])
+    expect(attempts[0]!.responseSnippet).toBe("boom")
+    expect(attempts[1]!.error).toMatch(/ETIMEDOUT|Timeout/i)
+    expect(attempts[1]!.durationMs).toBeGreaterThanOrEqual(250)
+    attempts.forEach((x, i) => expect(Math.floor(Date.parse(x.startedAt) / 1000)).toBe(stamps[i]))
+    expect(Date.parse(attempts[1]!.startedAt) - Date.parse(attempts[0]!.startedAt)).toBeGreaterThanOrEqual(1_100)
+  })
+
+  it("gives up after the last delay of the schedule: status failed, every attempt recorded", async () => {
+    const r = await receiver(() => ({ status: 503 }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_fail")
+    start()
+    await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 5_000, "failed status")
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(r.requests).toHaveLength(3)
+    const delivery = deliveriesTo(ep)[0]!
+    expect(delivery).toMatchObject({ attemptCount: 3, lastStatusCode: 503, nextAttemptAt: null })
+    const attempts = attemptsOf(delivery.id)
+    expect(attempts.map((x) => [x.attempt, x.statusCode])).toEqual([[1, 503], [2, 503], [3, 503]])
+    const gaps = [1, 2].map((i) => Date.parse(attempts[i]!.startedAt) - Date.parse(attempts[i - 1]!.startedAt))
+    expect(gaps[0]).toBeGreaterThanOrEqual(50)
+    expect(gaps[1]).toBeGreaterThanOrEqual(100)
+  })
+
+  it("a 410 Gone disables the endpoint and cancels its other pending deliveries", async () => {
+    const r = await receiver(() => ({ status: 410 }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_gone1", "cal_gone2")
+    start({ concurrencyPerEndpoint: 1 })
+    await eventually(() => deliveriesTo(ep).every((d) => d.status !== "pending"), 5_000, "no pending deliveries")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(r.requests).toHaveLength(1)
+    expect(deliveriesTo(ep).map((d) => d.status).sort()).toEqual(["canceled", "failed"])
+    expect(inDb(getWebhookEndpoint(ep.id))).toMatchObject({ enabled: false, disabledReason: "gone" })
+  })
+
+  it("a dead endpoint that never answers does not slow deliveries to a healthy one", async () => {
+    const dead = await receiver(() => "hang")
+    const healthy = await receiver()
+    const epDead = endpoint({ url: dead.url })
+    const epHealthy = endpoint({ url: healthy.url })
+    await recordCalls("cal_d1", "cal_d2", "cal_d3", "cal_d4", "cal_d5", "cal_d6")
+    const started = Date.now()
+    const dispatcher = start({ timeoutMillis: 5_000, maxConcurrency: 6, shutdownGraceMillis: 50 })
+    await eventually(() => deliveriesTo(epHealthy).every((d) => d.status === "delivered"), 1_500, "healthy deliveries")
+    expect(Date.now() - started).toBeLessThan(1_500)
+    expect(healthy.requests).toHaveLength(6)
+    // The dead endpoint holds at most its own 4 slots, and none of its attempts has finished.
+    expect(dead.requests).toHaveLength(4)
+    await dispatcher.stop()
+    // Cut off by shutdown: not recorded, still pending for the next dispatcher.
+    expect(deliveriesTo(epDead).map((d) => [d.status, d.attemptCount])).toEqual(Array(6).fill(["pending", 0]))
+  })
+
+  it("a dispatcher stopped midway and a new one on the same file deliver every pending delivery with the same webhook-id", async () => {
+    const r = await receiver(() => ({ status: 200, delayMillis: 150 }))
+    const ep = endpoint({ url: r.url })
+    const calls = Array.from({ length: 8 }, (_, i) => `cal_restart${i}`)
+    await recordCalls(...calls)
+    const ids = new Set(deliveriesTo(ep).map((d) => d.id))
+    expect(ids.size).toBe(8)
+
+    const first = start({ concurrencyPerEndpoint: 2, shutdownGraceMillis: 20 })
+    await eventually(() => r.requests.length >= 1, 2_000, "first request")
+    await first.stop()
+    db.close()
+    const delivered = r.requests.length
+    expect(delivered).toBeLessThan(8)
+
+    db = openSqliteDatabase(dbPath)
+    const pendingAfterStop = deliveriesTo(ep).filter((d) => d.status === "pending").length
+    expect(pendingAfterStop).toBeGreaterThan(0)
+    start({ concurrencyPerEndpoint: 2 })
+    await eventually(() => deliveriesTo(ep).every((d) => d.status === "delivered"), 5_000, "all delivered")
+    const seen = new Set(r.requests.map((q) => header(q.headers["webhook-id"])))
+    expect(seen).toEqual(ids)
+    for (const q of r.requests) expect(verifyRequest(ep.secret, q)).toMatchObject({ type: "call.completed" })
+  })
+
+  it("a clean stop waits for the attempts in flight and records them", async () => {
+    const r = await receiver(() => ({ status: 200, delayMillis: 300 }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_graceful")
+    const dispatcher = start({ shutdownGraceMillis: 3_000 })
+    await eventually(() => r.requests.length === 1, 2_000, "request in flight")
+    await dispatcher.stop()
+    expect(deliveriesTo(ep)[0]).toMatchObject({ status: "delivered", attemptCount: 1 })
+  })
+
+  it("does not follow a redirect", async () => {
+    const elsewhere = await receiver()
+    const r = await receiver(() => ({ status: 302, headers: { location: elsewhere.url } }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_redirect")
+    start({ retryScheduleMillis: [] })
+    await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 3_000, "failed status")
+    expect(r.requests).toHaveLength(1)
+    expect(elsewhere.requests).toHaveLength(0)
+    expect(attemptsOf(deliveriesTo(ep)[0]!.id).map((x) => x.statusCode)).toEqual([302])
+  })
+
+  it("refuses private-network addresses when filtering is on, and loopback too when not allowed", async () => {
+    const local = await receiver()
+    const epPrivate = endpoint({ url: "http://10.255.255.1:8080/hooks" })
+    const epMetadata = endpoint({ url: "http://169.254.169.254/latest" })
+    const epLocal = endpoint({ url: local.url })
+    await recordCalls("cal_ssrf")
+    start({ retryScheduleMillis: [], requestFiltering: { allowLoopback: false } })
+    await eventually(
+      () => [epPrivate, epMetadata, epLocal].every((ep) => deliveriesTo(ep)[0]?.status === "failed"),
+      3_000,
+      "refused deliveries"
+    )
+    for (const ep of [epPrivate, epMetadata, epLocal]) {
+      const [attempt] = attemptsOf(deliveriesTo(ep)[0]!.id)
+      expect(attempt).toMatchObject({ statusCode: null, error: expect.stringMatching(/not allowed/) })
+      expect(attempt!.durationMs).toBeLessThan(1_000)
+    }
+    expect(local.requests).toHaveLength(0)
+  })
+
+  it("redelivers by hand with the same webhook-id, and signs with the old and new secret after a rotation", async () => {
+    let up = false
+    const r = await receiver(() => ({ status: up ? 200 : 500 }))
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_manual")
+    const dispatcher = start({ retryScheduleMillis: [] })
+    await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 3_000, "failed status")
+    const id = deliveriesTo(ep)[0]!.id
+
+    const rotated = inDb(rotateWebhookEndpointSecret(ep.id))
+    up = true
+    expect(inDb(retryWebhookDelivery(id))).toMatchObject({ id, status: "pending" })
+    dispatcher.wake()
+    await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 3_000, "redelivered")
+    expect(r.requests.map((q) => header(q.headers["webhook-id"]))).toEqual([id, id])
+    const last = r.requests[1]!
+    verifyRequest(rotated.secret, last)
+    verifyRequest(ep.secret, last)
+    expect(header(last.headers["webhook-signature"]).split(" ")).toHaveLength(2)
+    expect(attemptsOf(id).map((x) => x.statusCode)).toEqual([500, 200])
+  })
+
+  it("asks claim before each attempt and leaves a delivery claimed elsewhere alone", async () => {
+    const r = await receiver()
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_claim")
+    let mine = false
+    const claims: Array<unknown> = []
+    start({ claim: (c) => { claims.push(c); return mine } })
+    await eventually(() => claims.length >= 2, 2_000, "claims")
+    expect(r.requests).toHaveLength(0)
+    expect(deliveriesTo(ep)[0]).toMatchObject({ status: "pending", attemptCount: 0 })
+    mine = true
+    await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 2_000, "delivered after claim")
+    expect(claims.at(-1)).toEqual({ deliveryId: deliveriesTo(ep)[0]!.id, endpointId: ep.id, attempt: 1 })
+    expect(r.requests).toHaveLength(1)
+  })
+
+  it("runs as a scoped Layer that delivers and stops with its scope", async () => {
+    const r = await receiver()
+    const ep = endpoint({ url: r.url })
+    await recordCalls("cal_layer")
+    const layer = webhookDispatcherLayer(fast).pipe(Layer.provide(Layer.succeed(LedgerDatabase, db)))
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const dispatcher = yield* WebhookDispatcher
+          dispatcher.wake()
+          yield* Effect.promise(() => eventually(() => r.requests.length === 1, 3_000, "layer delivery"))
+        }).pipe(Effect.provide(layer))
+      )
+    )
+    expect(verifyRequest(ep.secret, r.requests[0]!)).toMatchObject({ type: "call.completed" })
+    await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 1_000, "delivered status")
+  })
+})

@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect } from "effect"
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
+import type { EventStoreService, RecordedEvent } from "../../src/store/eventStore.js"
+import { LedgerDatabase, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import { createWebhookEndpoint, disableWebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
+import type { CreateWebhookEndpointInput } from "../../src/webhooks/webhookEndpoints.js"
+import { deliveryIdFor, webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
+import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
+
+let dir: string
+let db: SqliteDatabase
+let store: EventStoreService
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "call-ledger-outbox-"))
+  db = openSqliteDatabase(join(dir, "ledger.db"))
+  store = makeMemoryEventStore()
+})
+afterEach(() => {
+  db.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const endpoint = (input: CreateWebhookEndpointInput) =>
+  Effect.runSync(createWebhookEndpoint(input).pipe(Effect.provideService(LedgerDatabase, db)))
+
+/** Feeds events the way the projection runner does: call view first, then the outbox, one transaction. */
+const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews()) => {
+  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
+  db.transaction(() => {
+    for (const event of events) {
+      views.project(event)
+      if (outbox.eventTypes.has(event.type)) outbox.apply(event)
+    }
+  })()
+  return outbox
+}
+
+interface Row {
+  id: string
+  endpoint_id: string
+  event_id: string
+  event_type: string
+  body: string
+  status: string
+  attempt_count: number
+  next_attempt_at: number
+}
+const deliveries = () => db.prepare("SELECT * FROM webhook_deliveries ORDER BY rowid").all() as Array<Row>
+
+describe("webhook outbox projection", () => {
+  it("writes one pending call.completed delivery per subscribed endpoint, with the call view as of the end", async () => {
+    const a = endpoint({ url: "https://a.example.com/hooks" })
+    const b = endpoint({ url: "https://b.example.com/hooks" })
+    const answersOnly = endpoint({ url: "https://c.example.com/hooks", eventTypes: ["call.answered"] })
+    await runCommands(store, completedCallCommands("cal_one"))
+    const events = await readAllEvents(store)
+    project(events)
+
+    const ended = events.find((e) => e.type === "CallEnded")!
+    const completed = deliveries().filter((d) => d.event_type === "call.completed")
+    expect(completed.map((d) => d.endpoint_id).sort()).toEqual([a.id, b.id].sort())
+    for (const d of completed) {
+      expect(d.id).toBe(deliveryIdFor(ended.eventId, d.endpoint_id))
+      expect(d.id).toMatch(/^msg_[0-9a-f-]{36}$/)
+      expect(d).toMatchObject({ status: "pending", attempt_count: 0, next_attempt_at: Date.parse(ended.metadata.recordedAt) })
+      expect(d.body).toBe(JSON.stringify({
+        type: "call.completed",
+        timestamp: ended.metadata.recordedAt,
+        data: { id: "cal_one", status: "completed", disposition: "escalated", duration_seconds: 142, revision: Number(ended.revision) }
+      }))
+    }
+    const answered = deliveries().filter((d) => d.event_type === "call.answered")
+    expect(answered.map((d) => d.endpoint_id)).toEqual([answersOnly.id])
+    expect(JSON.parse(answered[0]!.body)).toMatchObject({ type: "call.answered", data: { status: "in_progress" } })
+  })
+
+  it("raises call.transcribed for the final transcript batch only, and the other types when subscribed", async () => {
+    const all = endpoint({
+      url: "https://a.example.com/hooks",
+      eventTypes: ["call.completed", "call.answered", "call.dispositioned", "call.transcribed", "call.transferred"]
+    })
+    await runCommands(store, completedCallCommands("cal_two"))
+    project(await readAllEvents(store))
+    expect(deliveries().map((d) => d.event_type)).toEqual(["call.answered", "call.transcribed", "call.dispositioned", "call.completed"])
+    expect(new Set(deliveries().map((d) => d.endpoint_id))).toEqual(new Set([all.id]))
+  })
+
+  it("skips disabled endpoints and endpoints created after the event was recorded", async () => {
+    const disabled = endpoint({ url: "https://a.example.com/hooks" })
+    Effect.runSync(disableWebhookEndpoint(disabled.id).pipe(Effect.provideService(LedgerDatabase, db)))
+    await runCommands(store, completedCallCommands("cal_old"))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    endpoint({ url: "https://late.example.com/hooks" })
+    project(await readAllEvents(store))
+    expect(deliveries()).toEqual([])
+  })
+
+  it("is idempotent under replay, and reset never deletes deliveries", async () => {
+    endpoint({ url: "https://a.example.com/hooks" })
+    await runCommands(store, completedCallCommands("cal_three"))
+    const events = await readAllEvents(store)
+    const outbox = project(events)
+    db.prepare("UPDATE webhook_deliveries SET status = 'delivered', attempt_count = 1").run()
+    const before = deliveries()
+    expect(before).toHaveLength(1)
+
+    outbox.reset()
+    project(events)
+    expect(deliveries()).toEqual(before)
+  })
+
+  it("ignores a call event when no endpoint subscribes (nothing written)", async () => {
+    await runCommands(store, completedCallCommands("cal_four"))
+    let loads = 0
+    const outbox = webhookOutboxProjection({ loadCallView: () => { loads++; return null } })(db)
+    for (const event of await readAllEvents(store)) outbox.apply(event)
+    expect(loads).toBe(0)
+    expect(deliveries()).toEqual([])
+  })
+})
