@@ -5,6 +5,7 @@
  * `apply` must depend on the event and the projection's own tables only (no clock), so a rebuild
  * from zero gives the same rows.
  */
+import type { CallEvent } from "../domain/callEvents.js"
 import type { RecordedEvent } from "../store/eventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 
@@ -21,3 +22,9 @@ export interface ProjectionHandler {
 
 /** Builds a projection over a database: creates its tables if missing and prepares its statements. */
 export type Projection = (db: SqliteDatabase) => ProjectionHandler
+
+/**
+ * The call event a recorded event carries. The write path encodes `data` from the domain schemas,
+ * so the projections trust its shape instead of decoding every event again (cost at a rebuild).
+ */
+export const asCallEvent = (event: RecordedEvent): CallEvent => ({ type: event.type, data: event.data }) as CallEvent

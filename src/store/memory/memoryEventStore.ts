@@ -5,12 +5,11 @@
 import { Effect, Layer } from "effect"
 import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
-import {
-  EventStore, StreamDeleted, WrongExpectedRevision
-} from "../eventStore.js"
+import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
 import type {
   AppendResult, EventFilter, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent
 } from "../eventStore.js"
+import { checkExpectedRevision } from "../expectedRevision.js"
 import { comparePositions, sequencePosition } from "../position.js"
 
 interface StreamEntry {
@@ -22,20 +21,9 @@ interface StreamEntry {
   readonly events: Array<RecordedEvent>
 }
 
-/** Checks `expected` against a stream; returns the error to raise, or null when it holds. */
-export const checkExpectedRevision = (
-  streamId: string,
-  expected: ExpectedRevision,
-  lastRevision: bigint | null
-): WrongExpectedRevision | null => {
-  const actual = lastRevision ?? "no_stream"
-  const holds = expected === "any" ||
-    (expected === "no_stream" && lastRevision === null) ||
-    (expected === "stream_exists" && lastRevision !== null) ||
-    (typeof expected === "bigint" && lastRevision === expected)
-  return holds ? null : new WrongExpectedRevision({ streamId, expected, actual })
-}
+export { checkExpectedRevision }
 
+/** True when `event` belongs in a `$all` read or subscription with `filter`; system (`$`-prefixed) events never do. */
 export const matchesFilter = (event: RecordedEvent, filter: EventFilter | undefined): boolean => {
   if (event.type.startsWith("$") || event.streamId.startsWith("$")) return false
   if (filter === undefined) return true
@@ -48,7 +36,9 @@ export const matchesFilter = (event: RecordedEvent, filter: EventFilter | undefi
 export const makeMemoryEventStore = (): EventStoreService => {
   const all: Array<RecordedEvent> = []
   const streams = new Map<string, StreamEntry>()
+  // Keyed by stream and event id: like EventStoreDB, idempotency is judged within one stream.
   const byEventId = new Map<string, RecordedEvent>()
+  const eventKey = (streamId: string, eventId: string): string => `${streamId}\u0000${eventId}`
   const signal = makeAppendSignal()
 
   const visibleLast = (entry: StreamEntry | undefined): bigint | null =>
@@ -62,9 +52,9 @@ export const makeMemoryEventStore = (): EventStoreService => {
     const entry = streams.get(streamId)
     if (entry?.tombstoned) return new StreamDeleted({ streamId })
     const first = events[0]
-    const earlier = first === undefined ? undefined : byEventId.get(first.eventId)
-    if (earlier !== undefined && earlier.streamId === streamId) {
-      const last = byEventId.get(events[events.length - 1]!.eventId) ?? earlier
+    const earlier = first === undefined ? undefined : byEventId.get(eventKey(streamId, first.eventId))
+    if (earlier !== undefined) {
+      const last = byEventId.get(eventKey(streamId, events[events.length - 1]!.eventId)) ?? earlier
       return { nextExpectedRevision: last.revision, position: last.position }
     }
     const error = checkExpectedRevision(streamId, expected, visibleLast(entry))
@@ -88,7 +78,7 @@ export const makeMemoryEventStore = (): EventStoreService => {
       }
       all.push(recorded)
       stream.events.push(recorded)
-      byEventId.set(e.eventId, recorded)
+      byEventId.set(eventKey(streamId, e.eventId), recorded)
     }
     signal.notify()
     return { nextExpectedRevision: stream.lastRevision, position: all[all.length - 1]!.position }

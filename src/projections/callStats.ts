@@ -1,0 +1,361 @@
+/**
+ * Call statistics (seed 002 `GET /calls/stats`), answered from rollups so the cost does not grow
+ * with the number of calls.
+ *
+ * Definitions (calls are counted by `started_at`, in UTC days):
+ * - `total_calls`: every call started in the range, live ones included;
+ * - `connected`, `voicemail`, `no_answer`, `failed`: calls by outcome (the outcome a disposition set
+ *   wins over the one the end derived); a live call has no outcome yet, so these may sum to less;
+ * - `connect_rate`: connected / total_calls, rounded to 2 decimals, 0 when there are no calls;
+ * - `sentiment_breakdown`: calls by sentiment label; calls without one are not counted;
+ * - `avg_duration_seconds`: mean `duration_seconds` of connected calls, rounded to a whole second, 0 when none;
+ * - `by_status`, `by_disposition`, `by_language`: calls per value (no key for a null disposition or
+ *   language; languages in canonical BCP-47 case, so `hi-in` and `hi-IN` count together);
+ * - `daily`: the same headline numbers per UTC day that has calls, oldest first.
+ *
+ * Tables: `call_stats_calls` (per call, the fields counted: the old contribution of a call is read
+ * from here, not from `calls`, so this projection rebuilds alone) and `call_stats_daily`
+ * (scope x UTC day x metric x key -> amount, scope `all` or `c:<campaign_id>`). An event changing
+ * a counted field subtracts the call's old contribution and adds its new one. A range whose edges
+ * are not whole UTC days counts the edge days from `call_stats_calls`, so the answer is exact.
+ */
+import type Database from "better-sqlite3"
+import type { CallEvent } from "../domain/callEvents.js"
+import type { CallStatus, Outcome } from "../domain/values.js"
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { advanceCallStatus } from "./callStatus.js"
+import { asCallEvent } from "./projection.js"
+import type { Projection } from "./projection.js"
+import { addUtcDays, endOfUtcDay, startOfUtcDay, toUtcInstant, utcDay } from "./utcInstant.js"
+
+/** Name of the stats projection's checkpoint. */
+export const callStatsName = "call_stats"
+
+const schema = `
+CREATE TABLE IF NOT EXISTS call_stats_calls (
+  call_id TEXT PRIMARY KEY,
+  campaign_id TEXT,
+  started_at TEXT NOT NULL,
+  status TEXT NOT NULL,
+  outcome TEXT,
+  outcome_override TEXT,
+  disposition TEXT,
+  sentiment TEXT,
+  language TEXT,
+  duration_seconds INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS call_stats_calls_by_started ON call_stats_calls (started_at);
+CREATE INDEX IF NOT EXISTS call_stats_calls_by_campaign ON call_stats_calls (campaign_id, started_at);
+CREATE TABLE IF NOT EXISTS call_stats_daily (
+  scope TEXT NOT NULL,
+  day TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  key TEXT NOT NULL,
+  amount INTEGER NOT NULL,
+  PRIMARY KEY (scope, day, metric, key)
+) WITHOUT ROWID;
+`
+
+/** The counted fields of one call. */
+interface StatsRow {
+  readonly call_id: string
+  readonly campaign_id: string | null
+  readonly started_at: string
+  readonly status: CallStatus
+  readonly outcome: Outcome | null
+  readonly outcome_override: Outcome | null
+  readonly disposition: string | null
+  readonly sentiment: string | null
+  readonly language: string | null
+  readonly duration_seconds: number
+}
+
+/** Canonical case of a BCP-47 tag (`hi-in` -> `hi-IN`), so tags differing in case count together. */
+const canonicalLanguage = (tag: string): string => {
+  try {
+    return Intl.getCanonicalLocales(tag)[0] ?? tag
+  } catch {
+    return tag
+  }
+}
+
+const sep = "\t"
+type Contribution = Map<string, number>
+
+/** What one call adds to its day's rollup: `metric<TAB>key` -> amount. */
+const contributionOf = (row: StatsRow): Contribution => {
+  const c: Contribution = new Map()
+  c.set(`total${sep}`, 1)
+  c.set(`status${sep}${row.status}`, 1)
+  if (row.outcome !== null) c.set(`outcome${sep}${row.outcome}`, 1)
+  if (row.outcome === "connected") c.set(`connected_seconds${sep}`, row.duration_seconds)
+  if (row.sentiment !== null) c.set(`sentiment${sep}${row.sentiment}`, 1)
+  if (row.disposition !== null) c.set(`disposition${sep}${row.disposition}`, 1)
+  if (row.language !== null) c.set(`language${sep}${canonicalLanguage(row.language)}`, 1)
+  return c
+}
+
+const scopesOf = (row: StatsRow): ReadonlyArray<string> =>
+  row.campaign_id === null ? ["all"] : ["all", `c:${row.campaign_id}`]
+
+/** The counted fields after `event`; the same rules as the call view. */
+const evolveStatsRow = (row: StatsRow, event: CallEvent): StatsRow => {
+  const status = advanceCallStatus(row.status, event)
+  switch (event.type) {
+    case "CallTranscribed":
+      return { ...row, status, language: event.data.language ?? row.language }
+    case "CallDispositioned": {
+      const d = event.data
+      return {
+        ...row,
+        status,
+        outcome: d.outcome ?? row.outcome,
+        outcome_override: d.outcome ?? row.outcome_override,
+        disposition: d.disposition ?? row.disposition,
+        sentiment: d.sentiment ?? row.sentiment
+      }
+    }
+    case "CallEnded":
+      return {
+        ...row,
+        status,
+        outcome: row.outcome_override ?? event.data.outcome,
+        duration_seconds: event.data.durationSeconds
+      }
+    default:
+      return { ...row, status }
+  }
+}
+
+const statsColumns = [
+  "call_id", "campaign_id", "started_at", "status", "outcome", "outcome_override", "disposition", "sentiment",
+  "language", "duration_seconds"
+] as const satisfies ReadonlyArray<keyof StatsRow>
+
+/** The stats projection (`call_stats_calls`, `call_stats_daily`). */
+export const callStatsProjection: Projection = (db) => {
+  db.exec(schema)
+  const select = db.prepare<[string], StatsRow>("SELECT * FROM call_stats_calls WHERE call_id = ?")
+  const upsert = db.prepare(
+    `INSERT OR REPLACE INTO call_stats_calls (${statsColumns.join(", ")}) VALUES (${statsColumns.map((c) => `@${c}`).join(", ")})`
+  )
+  const bump = db.prepare(
+    `INSERT INTO call_stats_daily (scope, day, metric, key, amount) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (scope, day, metric, key) DO UPDATE SET amount = amount + excluded.amount`
+  )
+  const addContribution = (row: StatsRow, sign: 1 | -1): void => {
+    const day = utcDay(row.started_at)
+    for (const scope of scopesOf(row)) {
+      for (const [metricKey, amount] of contributionOf(row)) {
+        const [metric, key] = metricKey.split(sep) as [string, string]
+        bump.run(scope, day, metric, key, sign * amount)
+      }
+    }
+  }
+  return {
+    name: callStatsName,
+    eventTypes: new Set([
+      "CallDialed", "CallInitiated", "CallRinging", "CallAnswered", "CallTranscribed", "CallDispositioned", "CallEnded"
+    ]),
+    apply: (recorded) => {
+      const event = asCallEvent(recorded)
+      if (event.type === "CallDialed") {
+        const d = event.data
+        // A soft-deleted call stream started again replaces the call it held.
+        const earlier = select.get(d.callId)
+        if (earlier !== undefined) addContribution(earlier, -1)
+        const row: StatsRow = {
+          call_id: d.callId,
+          campaign_id: d.campaignId,
+          started_at: toUtcInstant(d.at),
+          status: d.status,
+          outcome: null,
+          outcome_override: null,
+          disposition: null,
+          sentiment: null,
+          language: d.language,
+          duration_seconds: 0
+        }
+        upsert.run(row)
+        addContribution(row, 1)
+        return
+      }
+      const before = select.get(event.data.callId)
+      if (before === undefined) {
+        throw new Error(`call stats: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
+      }
+      const after = evolveStatsRow(before, event)
+      if (statsColumns.every((c) => before[c] === after[c])) return
+      upsert.run(after)
+      const old = contributionOf(before)
+      const next = contributionOf(after)
+      const day = utcDay(before.started_at)
+      for (const metricKey of new Set([...old.keys(), ...next.keys()])) {
+        const delta = (next.get(metricKey) ?? 0) - (old.get(metricKey) ?? 0)
+        if (delta === 0) continue
+        const [metric, key] = metricKey.split(sep) as [string, string]
+        for (const scope of scopesOf(before)) bump.run(scope, day, metric, key, delta)
+      }
+    },
+    reset: () => {
+      db.exec("DELETE FROM call_stats_calls; DELETE FROM call_stats_daily;")
+    }
+  }
+}
+
+/** `GET /calls/stats` parameters. Instants are ISO-8601, inclusive; a bare date `YYYY-MM-DD` means its whole UTC day. */
+export interface CallStatsQuery {
+  readonly campaignId?: string | undefined
+  /** Calls started at or after this instant (a date: from its start). */
+  readonly from?: string | undefined
+  /** Calls started at or before this instant (a date: to its end). */
+  readonly to?: string | undefined
+}
+
+/** Headline numbers, for the whole range and per day. */
+export interface CallStatsTotals {
+  readonly total_calls: number
+  readonly connected: number
+  readonly voicemail: number
+  readonly no_answer: number
+  readonly failed: number
+  readonly connect_rate: number
+  readonly avg_duration_seconds: number
+}
+
+/** One UTC day of the series. */
+export interface DailyCallStats extends CallStatsTotals {
+  /** `YYYY-MM-DD`, UTC. */
+  readonly date: string
+}
+
+/** Seed 002's stats response plus breakdowns and a daily series; see the module docstring for definitions. */
+export interface CallStats extends CallStatsTotals {
+  readonly sentiment_breakdown: { readonly positive: number; readonly neutral: number; readonly negative: number }
+  readonly by_status: Record<string, number>
+  readonly by_disposition: Record<string, number>
+  readonly by_language: Record<string, number>
+  readonly daily: Array<DailyCallStats>
+}
+
+const isBareDate = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s)
+
+type Amounts = Map<string, number>
+
+const addInto = (target: Amounts, metricKey: string, amount: number): void => {
+  target.set(metricKey, (target.get(metricKey) ?? 0) + amount)
+}
+
+const totalsOf = (a: Amounts): CallStatsTotals => {
+  const get = (metric: string, key = ""): number => a.get(`${metric}${sep}${key}`) ?? 0
+  const total = get("total")
+  const connected = get("outcome", "connected")
+  return {
+    total_calls: total,
+    connected,
+    voicemail: get("outcome", "voicemail"),
+    no_answer: get("outcome", "no-answer"),
+    failed: get("outcome", "failed"),
+    connect_rate: total === 0 ? 0 : Math.round((connected / total) * 100) / 100,
+    avg_duration_seconds: connected === 0 ? 0 : Math.round(get("connected_seconds") / connected)
+  }
+}
+
+const breakdown = (a: Amounts, metric: string): Record<string, number> => {
+  const out: Record<string, number> = {}
+  const prefix = `${metric}${sep}`
+  for (const [metricKey, amount] of [...a].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) {
+    if (metricKey.startsWith(prefix) && amount !== 0) out[metricKey.slice(prefix.length)] = amount
+  }
+  return out
+}
+
+interface StatsStatements {
+  readonly rollup: Database.Statement
+  readonly edgeAll: Database.Statement
+  readonly edgeCampaign: Database.Statement
+}
+const statements = new WeakMap<SqliteDatabase, StatsStatements>()
+
+const statementsOf = (db: SqliteDatabase): StatsStatements => {
+  let s = statements.get(db)
+  if (s === undefined) {
+    s = {
+      rollup: db.prepare("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?"),
+      edgeAll: db.prepare("SELECT * FROM call_stats_calls WHERE started_at >= ? AND started_at <= ?"),
+      edgeCampaign: db.prepare(
+        "SELECT * FROM call_stats_calls WHERE campaign_id = ? AND started_at >= ? AND started_at <= ?"
+      )
+    }
+    statements.set(db, s)
+  }
+  return s
+}
+
+/**
+ * Stats of the calls started in `[from, to]`, optionally of one campaign. Reads whole UTC days from
+ * the rollup and partial edge days call by call. Throws `InvalidInstant` for a malformed instant.
+ */
+export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): CallStats => {
+  const s = statementsOf(db)
+  const from = query.from === undefined ? undefined : toUtcInstant(query.from)
+  const to = query.to === undefined ? undefined : isBareDate(query.to) ? endOfUtcDay(query.to) : toUtcInstant(query.to)
+  const byDay = new Map<string, Amounts>()
+  const dayAmounts = (day: string): Amounts => {
+    let a = byDay.get(day)
+    if (a === undefined) {
+      a = new Map()
+      byDay.set(day, a)
+    }
+    return a
+  }
+  const countCalls = (lo: string, hi: string): void => {
+    const rows = (query.campaignId === undefined
+      ? s.edgeAll.all(lo, hi)
+      : s.edgeCampaign.all(query.campaignId, lo, hi)) as Array<StatsRow>
+    for (const row of rows) {
+      const a = dayAmounts(utcDay(row.started_at))
+      for (const [metricKey, amount] of contributionOf(row)) addInto(a, metricKey, amount)
+    }
+  }
+  if (from === undefined || to === undefined || from <= to) {
+    const firstWholeDay = from === undefined
+      ? undefined
+      : from === startOfUtcDay(utcDay(from)) ? utcDay(from) : addUtcDays(utcDay(from), 1)
+    const lastWholeDay = to === undefined
+      ? undefined
+      : to === endOfUtcDay(utcDay(to)) ? utcDay(to) : addUtcDays(utcDay(to), -1)
+    if (firstWholeDay !== undefined && lastWholeDay !== undefined && firstWholeDay > lastWholeDay) {
+      countCalls(from!, to!)
+    } else {
+      const scope = query.campaignId === undefined ? "all" : `c:${query.campaignId}`
+      const rollup = s.rollup.all(scope, firstWholeDay ?? "0000-00-00", lastWholeDay ?? "9999-99-99") as Array<
+        { day: string; metric: string; key: string; amount: number }
+      >
+      for (const r of rollup) addInto(dayAmounts(r.day), `${r.metric}${sep}${r.key}`, r.amount)
+      if (from !== undefined && firstWholeDay !== utcDay(from)) countCalls(from, endOfUtcDay(utcDay(from)))
+      if (to !== undefined && lastWholeDay !== utcDay(to)) countCalls(startOfUtcDay(utcDay(to)), to)
+    }
+  }
+  const all: Amounts = new Map()
+  const daily: Array<DailyCallStats> = []
+  for (const day of [...byDay.keys()].sort()) {
+    const a = byDay.get(day)!
+    for (const [metricKey, amount] of a) addInto(all, metricKey, amount)
+    const totals = totalsOf(a)
+    if (totals.total_calls > 0) daily.push({ date: day, ...totals })
+  }
+  const sentiment = breakdown(all, "sentiment")
+  return {
+    ...totalsOf(all),
+    sentiment_breakdown: {
+      positive: sentiment.positive ?? 0,
+      neutral: sentiment.neutral ?? 0,
+      negative: sentiment.negative ?? 0
+    },
+    by_status: breakdown(all, "status"),
+    by_disposition: breakdown(all, "disposition"),
+    by_language: breakdown(all, "language"),
+    daily
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Instants as the read models store them: `Date.prototype.toISOString` form
+ * (`2024-02-01T09:14:03.000Z`), so text order is time order and a rebuild writes the same bytes.
+ */
+
+/** Thrown for a string that is not an ISO-8601 instant. */
+export class InvalidInstant extends Error {
+  constructor(readonly value: string) {
+    super(`not an ISO-8601 instant: ${value}`)
+    this.name = "InvalidInstant"
+  }
+}
+
+/** Normalises an ISO-8601 instant to UTC with milliseconds; throws `InvalidInstant`. */
+export const toUtcInstant = (iso: string): string => {
+  const ms = Date.parse(iso)
+  if (Number.isNaN(ms)) throw new InvalidInstant(iso)
+  return new Date(ms).toISOString()
+}
+
+/** The UTC day (`YYYY-MM-DD`) of a normalised instant. */
+export const utcDay = (instant: string): string => instant.slice(0, 10)
+
+const millisPerDay = 86_400_000
+
+/** Start of a UTC day as a normalised instant. */
+export const startOfUtcDay = (day: string): string => `${day}T00:00:00.000Z`
+
+/** Last millisecond of a UTC day as a normalised instant. */
+export const endOfUtcDay = (day: string): string => `${day}T23:59:59.999Z`
+
+/** The UTC day `days` after `day` (negative goes back). */
+export const addUtcDays = (day: string, days: number): string =>
+  new Date(Date.parse(startOfUtcDay(day)) + days * millisPerDay).toISOString().slice(0, 10)

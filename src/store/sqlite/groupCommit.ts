@@ -1,0 +1,98 @@
+/**
+ * Group commit for the SQLite log: writes submitted in the same event-loop turn run in one
+ * `BEGIN IMMEDIATE` transaction, one WAL commit for all of them. A write that throws fails alone
+ * (the batch rolls back and runs again without it); writes that decide to fail (a conflict)
+ * return their error as a value and write nothing. Every caller gets its own result after the commit.
+ */
+import { Effect } from "effect"
+import type { SqliteDatabase } from "./sqliteDatabase.js"
+
+/** Batches synchronous SQLite writes into shared transactions. */
+export interface GroupCommit {
+  /**
+   * Runs `write` (synchronous, inside the next batch transaction) and resumes with what it returned
+   * once the batch has committed. A throw from `write` or a failed commit is a defect. Interrupting
+   * the caller before the batch starts withdraws the write.
+   */
+  readonly submit: <A>(write: () => A) => Effect.Effect<A>
+}
+
+interface Pending {
+  readonly write: () => unknown
+  readonly resume: (result: Effect.Effect<unknown>) => void
+}
+
+/** Thrown out of a batch transaction to roll it back and name the write that failed. */
+class WriteFailed extends Error {
+  constructor(readonly index: number, override readonly cause: unknown) {
+    super("a write in a group commit failed")
+  }
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }
+
+/** Builds the batcher over `db`; `afterCommit` runs once per committed batch, before callers resume. */
+export const makeGroupCommit = (db: SqliteDatabase, afterCommit: () => void): GroupCommit => {
+  let queue: Array<Pending> = []
+  let scheduled = false
+
+  const runBatch = db.transaction((batch: ReadonlyArray<Pending>): Array<unknown> =>
+    batch.map((pending, index) => {
+      try {
+        return pending.write()
+      } catch (error) {
+        throw new WriteFailed(index, error)
+      }
+    })
+  )
+
+  const flush = (): void => {
+    scheduled = false
+    const batch = queue
+    queue = []
+    const outcomes = new Map<Pending, Outcome>()
+    // A write that throws is rare (disk full, a bug), so writes share the transaction without a
+    // savepoint each: when one throws, the batch rolls back and runs again without it. Writes are
+    // synchronous functions of the database state, so running one again after a rollback is safe.
+    let remaining = batch
+    while (remaining.length > 0) {
+      try {
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads first could
+        // fail with SQLITE_BUSY_SNAPSHOT when another process writes the same file meanwhile.
+        const values = runBatch.immediate(remaining)
+        remaining.forEach((pending, i) => outcomes.set(pending, { ok: true, value: values[i] }))
+        break
+      } catch (error) {
+        if (error instanceof WriteFailed) {
+          const failed = remaining[error.index]!
+          outcomes.set(failed, { ok: false, error: error.cause })
+          remaining = remaining.filter((pending) => pending !== failed)
+        } else {
+          for (const pending of remaining) outcomes.set(pending, { ok: false, error })
+          break
+        }
+      }
+    }
+    if (remaining.length > 0 && outcomes.get(remaining[0]!)?.ok === true) afterCommit()
+    for (const pending of batch) {
+      const outcome = outcomes.get(pending)!
+      pending.resume(outcome.ok ? Effect.succeed(outcome.value) : Effect.die(outcome.error))
+    }
+  }
+
+  return {
+    submit: <A>(write: () => A) =>
+      Effect.async<A>((resume) => {
+        const pending: Pending = { write, resume: resume as (result: Effect.Effect<unknown>) => void }
+        queue.push(pending)
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(flush)
+        }
+        return Effect.sync(() => {
+          const index = queue.indexOf(pending)
+          if (index >= 0) queue.splice(index, 1)
+        })
+      })
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * SQLite `EventStore` adapter, the embedded default: the log lives in the ledger's SQLite file
+ * (tables in `sqliteEventTables.ts`) next to the read models. Same semantics as the memory and
+ * EventStoreDB adapters, checked by the contract suite: 0-based revisions, one global INTEGER
+ * position sequence, exact expected-revision checks, idempotent re-append of the same event ids,
+ * soft delete and tombstone, `$all` reads and catch-up subscriptions.
+ * Writes go through group commit (`groupCommit.ts`); a committed append survives SIGKILL (WAL).
+ */
+import { Effect, Layer } from "effect"
+import type { Statement } from "better-sqlite3"
+import { makeAppendSignal } from "../appendSignal.js"
+import { catchUpSubscription } from "../catchUpSubscription.js"
+import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
+import type {
+  AppendResult, EventFilter, EventMetadata, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent
+} from "../eventStore.js"
+import { checkExpectedRevision } from "../expectedRevision.js"
+import { sequencePosition } from "../position.js"
+import { makeGroupCommit } from "./groupCommit.js"
+import { LedgerDatabase } from "./sqliteDatabase.js"
+import type { SqliteDatabase } from "./sqliteDatabase.js"
+import { ensureEventTables } from "./sqliteEventTables.js"
+
+export interface SqliteEventStoreOptions {
+  /**
+   * How often, in milliseconds, an idle subscription reads again without an append signal: the
+   * delay before it sees appends made by another process on the same file. Default 500.
+   */
+  readonly pollIntervalMillis?: number
+  /** Events per `$all` page a subscription reads. Default 1000. */
+  readonly pageSize?: number
+}
+
+interface StreamRow {
+  readonly last_revision: number
+  readonly truncate_before: number
+  readonly tombstoned: number
+}
+
+interface EventRow {
+  readonly position: number
+  readonly event_id: string
+  readonly stream_id: string
+  readonly revision: number
+  readonly type: string
+  readonly data: string
+  readonly metadata: string
+}
+
+interface EncodedEvent {
+  readonly eventId: string
+  readonly type: string
+  readonly data: string
+  readonly metadata: string
+}
+
+const eventColumns = "e.position, e.event_id, e.stream_id, e.revision, e.type, e.data, e.metadata"
+
+const toRecorded = (row: EventRow): RecordedEvent => ({
+  eventId: row.event_id,
+  streamId: row.stream_id,
+  revision: BigInt(row.revision),
+  position: sequencePosition(row.position),
+  type: row.type,
+  data: JSON.parse(row.data) as unknown,
+  metadata: JSON.parse(row.metadata) as EventMetadata
+})
+
+const encode = (event: EventToAppend): EncodedEvent => ({
+  eventId: event.eventId,
+  type: event.type,
+  data: JSON.stringify(event.data) ?? "null",
+  metadata: JSON.stringify(event.metadata)
+})
+
+/** Page cache the log wants, in KiB (64 MiB). */
+const pageCacheKib = 65_536
+
+/**
+ * The log's indexes are keyed by random ids (event UUIDs, call ids), so inserts touch pages all
+ * over the B-trees; SQLite's default 2 MiB cache makes appends several times slower. Only raises it.
+ */
+const ensurePageCache = (db: SqliteDatabase): void => {
+  const current = Number(db.pragma("cache_size", { simple: true }))
+  const pageSize = Number(db.pragma("page_size", { simple: true }))
+  const currentKib = current < 0 ? -current : (current * pageSize) / 1024
+  if (currentKib < pageCacheKib) db.pragma(`cache_size = -${pageCacheKib}`)
+}
+
+const isFailure = (value: unknown): value is WrongExpectedRevision | StreamDeleted =>
+  value instanceof WrongExpectedRevision || value instanceof StreamDeleted
+
+/**
+ * Builds the adapter over an open connection (see `openSqliteDatabase`), creating its tables if
+ * missing. Infrastructure failures (disk full, a lock held past the busy timeout) are defects.
+ */
+export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventStoreOptions = {}): EventStoreService => {
+  ensureEventTables(db)
+  ensurePageCache(db)
+  const signal = makeAppendSignal()
+  const groupCommit = makeGroupCommit(db, signal.notify)
+
+  const selectStream = db.prepare<[string], StreamRow>(
+    "SELECT last_revision, truncate_before, tombstoned FROM streams WHERE stream_id = ?"
+  )
+  const selectEventById = db.prepare<[string, string], { position: number; revision: number }>(
+    "SELECT position, revision FROM events WHERE event_id = ? AND stream_id = ?"
+  )
+  const selectPositionAt = db.prepare<[string, number], { position: number }>(
+    "SELECT position FROM events WHERE stream_id = ? AND revision = ?"
+  )
+  const insertEvent = db.prepare<[string, string, number, string, string, string]>(
+    "INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)"
+  )
+  const saveLastRevision = db.prepare<[string, number]>(
+    `INSERT INTO streams (stream_id, last_revision) VALUES (?, ?)
+     ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision`
+  )
+  const softDelete = db.prepare<[string]>(
+    `INSERT INTO streams (stream_id, last_revision) VALUES (?, -1)
+     ON CONFLICT (stream_id) DO UPDATE SET truncate_before = last_revision + 1`
+  )
+  const tombstone = db.prepare<[string]>(
+    `INSERT INTO streams (stream_id, last_revision, tombstoned) VALUES (?, -1, 1)
+     ON CONFLICT (stream_id) DO UPDATE SET tombstoned = 1`
+  )
+  const selectStreamEvents = db.prepare<[string, number, number], EventRow>(
+    `SELECT ${eventColumns} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`
+  )
+  const selectHead = db.prepare<[], { position: number | null }>("SELECT max(position) AS position FROM events")
+
+  // One statement per filter shape (how many prefixes, how many types), prepared on first use.
+  const readAllStatements = new Map<string, Statement<Array<string | number>, EventRow>>()
+  const readAllStatement = (filter: EventFilter | undefined) => {
+    const prefixes = filter?.streamPrefixes?.length ?? -1
+    const types = filter?.eventTypes?.length ?? -1
+    const key = `${prefixes}:${types}`
+    let statement = readAllStatements.get(key)
+    if (statement === undefined) {
+      const clauses = [
+        "e.position > ?",
+        "s.tombstoned = 0",
+        "e.revision >= s.truncate_before",
+        "substr(e.stream_id, 1, 1) <> '$'",
+        "substr(e.type, 1, 1) <> '$'"
+      ]
+      if (prefixes >= 0) {
+        clauses.push(prefixes === 0 ? "0" : `(${Array.from({ length: prefixes }, () => "instr(e.stream_id, ?) = 1").join(" OR ")})`)
+      }
+      if (types >= 0) clauses.push(types === 0 ? "0" : `e.type IN (${Array.from({ length: types }, () => "?").join(", ")})`)
+      statement = db.prepare<Array<string | number>, EventRow>(
+        `SELECT ${eventColumns} FROM events e JOIN streams s ON s.stream_id = e.stream_id
+         WHERE ${clauses.join(" AND ")} ORDER BY e.position LIMIT ?`
+      )
+      readAllStatements.set(key, statement)
+    }
+    return statement
+  }
+
+  const readAllNow = (after: Position | undefined, maxCount: number, filter: EventFilter | undefined) =>
+    readAllStatement(filter)
+      .all(
+        after === undefined ? 0 : Number(after.commit),
+        ...(filter?.streamPrefixes ?? []),
+        ...(filter?.eventTypes ?? []),
+        maxCount
+      )
+      .map(toRecorded)
+
+  const visibleLast = (stream: StreamRow | undefined): bigint | null =>
+    stream === undefined || stream.last_revision < stream.truncate_before ? null : BigInt(stream.last_revision)
+
+  /** One append, inside the batch transaction: checks first, then writes. */
+  const appendNow = (
+    streamId: string,
+    events: ReadonlyArray<EncodedEvent>,
+    expected: ExpectedRevision
+  ): AppendResult | WrongExpectedRevision | StreamDeleted => {
+    const stream = selectStream.get(streamId)
+    if (stream !== undefined && stream.tombstoned !== 0) return new StreamDeleted({ streamId })
+    const first = events[0]
+    const earlier = first === undefined ? undefined : selectEventById.get(first.eventId, streamId)
+    if (earlier !== undefined) {
+      const last = selectEventById.get(events[events.length - 1]!.eventId, streamId) ?? earlier
+      return { nextExpectedRevision: BigInt(last.revision), position: sequencePosition(last.position) }
+    }
+    const error = checkExpectedRevision(streamId, expected, visibleLast(stream))
+    if (error !== null) return error
+    let revision = stream?.last_revision ?? -1
+    if (events.length === 0) {
+      const position = revision < 0 ? 0 : selectPositionAt.get(streamId, revision)?.position ?? 0
+      return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
+    }
+    let position = 0
+    for (const event of events) {
+      revision += 1
+      position = Number(insertEvent.run(event.eventId, streamId, revision, event.type, event.data, event.metadata).lastInsertRowid)
+    }
+    saveLastRevision.run(streamId, revision)
+    return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
+  }
+
+  const removeNow = (streamId: string, expected: ExpectedRevision, hard: boolean): void | WrongExpectedRevision | StreamDeleted => {
+    const stream = selectStream.get(streamId)
+    if (stream !== undefined && stream.tombstoned !== 0) return new StreamDeleted({ streamId })
+    const error = checkExpectedRevision(streamId, expected, visibleLast(stream))
+    if (error !== null) return error
+    if (hard) tombstone.run(streamId)
+    else softDelete.run(streamId)
+  }
+
+  const write = <A>(run: () => A | WrongExpectedRevision | StreamDeleted): Effect.Effect<A, WrongExpectedRevision | StreamDeleted> =>
+    Effect.flatMap(groupCommit.submit(run), (result) => isFailure(result) ? Effect.fail(result) : Effect.succeed(result))
+
+  const remove = (hard: boolean) => (streamId: string, expected: ExpectedRevision) =>
+    write<void>(() => removeNow(streamId, expected, hard))
+
+  return {
+    appendToStream: (streamId, events, expected) =>
+      Effect.suspend(() => {
+        const encoded = events.map(encode)
+        return write(() => appendNow(streamId, encoded, expected))
+      }),
+    readStream: (streamId, options) =>
+      Effect.suspend(() => {
+        const stream = selectStream.get(streamId)
+        if (stream === undefined) return Effect.succeed([])
+        if (stream.tombstoned !== 0) return Effect.fail(new StreamDeleted({ streamId }))
+        const from = Math.max(Number(options?.fromRevision ?? 0n), stream.truncate_before)
+        return Effect.succeed(selectStreamEvents.all(streamId, from, options?.maxCount ?? -1).map(toRecorded))
+      }),
+    readAll: (options) =>
+      Effect.sync(() => readAllNow(options?.after, options?.maxCount ?? -1, options?.filter)),
+    headPosition: Effect.sync(() => {
+      const head = selectHead.get()?.position ?? null
+      return head === null ? null : sequencePosition(head)
+    }),
+    subscribeToAll: (subscription) =>
+      catchUpSubscription({
+        readAll: (after, maxCount, filter) => Effect.sync(() => readAllNow(after, maxCount, filter)),
+        signal,
+        pollIntervalMillis: options.pollIntervalMillis ?? 500,
+        pageSize: options.pageSize ?? 1_000
+      }, subscription),
+    deleteStream: remove(false),
+    tombstoneStream: remove(true)
+  }
+}
+
+/** The SQLite `EventStore` over the shared `LedgerDatabase` connection (read models live in the same file). */
+export const SqliteEventStoreLive: Layer.Layer<EventStore, never, LedgerDatabase> = Layer.effect(
+  EventStore,
+  Effect.map(LedgerDatabase, (db) => makeSqliteEventStore(db))
+)
+
+/** Like `SqliteEventStoreLive`, with options (e.g. a shorter poll interval for several processes on one file). */
+export const sqliteEventStoreLayer = (options: SqliteEventStoreOptions): Layer.Layer<EventStore, never, LedgerDatabase> =>
+  Layer.effect(EventStore, Effect.map(LedgerDatabase, (db) => makeSqliteEventStore(db, options)))

@@ -1,0 +1,29 @@
+/**
+ * The log's tables in the ledger's SQLite file. `events.position` is the rowid, so the global
+ * position is one INTEGER sequence from 1 in commit order (SQLite has one writer at a time, so a
+ * reader never sees a later position before an earlier one).
+ */
+import type { SqliteDatabase } from "./sqliteDatabase.js"
+
+/** Creates the `events` and `streams` tables and their indexes when missing; safe to call on every open. */
+export const ensureEventTables = (db: SqliteDatabase): void => {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS events (
+      position INTEGER PRIMARY KEY,
+      event_id TEXT NOT NULL,
+      stream_id TEXT NOT NULL,
+      revision INTEGER NOT NULL,
+      type TEXT NOT NULL,
+      data TEXT NOT NULL,
+      metadata TEXT NOT NULL,
+      UNIQUE (stream_id, revision)
+    );
+    CREATE INDEX IF NOT EXISTS events_by_event_id ON events (event_id);
+    CREATE TABLE IF NOT EXISTS streams (
+      stream_id TEXT PRIMARY KEY,
+      last_revision INTEGER NOT NULL,
+      truncate_before INTEGER NOT NULL DEFAULT 0,
+      tombstoned INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+  `)
+}
