@@ -34,3 +34,15 @@ export class EndpointNotFound extends Schema.TaggedError<EndpointNotFound>()("En
   message: Schema.String,
   endpoint_id: Schema.String
 }, HttpApiSchema.annotations({ status: 404 })) {}
+
+/** 404: no webhook delivery with this id. */
+export class DeliveryNotFound extends Schema.TaggedError<DeliveryNotFound>()("DeliveryNotFound", {
+  message: Schema.String,
+  delivery_id: Schema.String
+}, HttpApiSchema.annotations({ status: 404 })) {}
+
+/** 409: the delivery's endpoint is disabled, so it cannot be sent again. */
+export class EndpointDisabled extends Schema.TaggedError<EndpointDisabled>()("EndpointDisabled", {
+  message: Schema.String,
+  endpoint_id: Schema.String
+}, HttpApiSchema.annotations({ status: 409 })) {}

@@ -7,10 +7,10 @@
 import { Effect, Layer } from "effect"
 import { handleCallCommand } from "../store/callCommandHandler.js"
 import { EventStore } from "../store/eventStore.js"
-import { SqliteEventStoreLive } from "../store/sqlite/sqliteEventStore.js"
-import { LedgerDatabase, ledgerDatabaseLayer } from "../store/sqlite/sqliteDatabase.js"
+import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
 import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
-import type { CallListQuery } from "../projections/index.js"
+import type { CallListQuery, Projection } from "../projections/index.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import { webhookOutboxProjection } from "../webhooks/webhookOutbox.js"
 import { WebhookDispatcher, webhookDispatcherLayer } from "../webhooks/webhookDispatcher.js"
@@ -22,12 +22,6 @@ import { LedgerSettings } from "./ledgerConfig.js"
 
 /** How long a write waits for the projections before answering anyway. */
 const readYourWritesTimeout = "5 seconds"
-
-/** The event store the settings name: `sqlite` (the ledger file) or an `esdb://` connection string. */
-const eventStoreLayer = (config: LedgerConfig): Layer.Layer<EventStore, never, LedgerDatabase> => {
-  if (config.store === "sqlite") return SqliteEventStoreLive
-  throw new Error(`unsupported store ${config.store}: use sqlite or an esdb:// connection string`)
-}
 
 const callLedgerService = Layer.effect(
   CallLedger,
@@ -82,16 +76,20 @@ const wakeDispatcherOnBatch = Layer.scopedDiscard(
   })
 )
 
-/** The ledger's services for one instance: `CallLedger`, `LedgerSettings`, `LedgerDatabase`, `EventStore`, `Projections`, `WebhookDispatcher`. */
-export const callLedgerLayer = (config: LedgerConfig) => {
-  const outbox = webhookOutboxProjection({
+/** Every projection of an instance, in order: the read models, then the webhook outbox that reads the call view. */
+export const ledgerProjections = (config: Pick<LedgerConfig, "publicUrl" | "signingKey">): ReadonlyArray<Projection> => [
+  ...allProjections,
+  webhookOutboxProjection({
     loadCallView: readCallView,
     // The body is written once; its recording URL is signed from the event's own time, not the clock.
     present: (view) => presentCall(view as CallView, config, Date.parse((view as CallView).updated_at))
   })
-  const database = ledgerDatabaseLayer(config.databasePath)
-  const store = eventStoreLayer(config).pipe(Layer.provideMerge(database))
-  const projections = projectionsLayer([...allProjections, outbox]).pipe(Layer.provideMerge(store))
+]
+
+/** The ledger's services for one instance: `CallLedger`, `LedgerSettings`, `LedgerDatabase`, `EventStore`, `Projections`, `WebhookDispatcher`. */
+export const callLedgerLayer = (config: LedgerConfig) => {
+  const store = ledgerStoreLayer(config.store, config.databasePath)
+  const projections = projectionsLayer(ledgerProjections(config)).pipe(Layer.provideMerge(store))
   const dispatcher = webhookDispatcherLayer({
     retryScheduleMillis: config.webhooks.retryScheduleMillis,
     timeoutMillis: config.webhooks.timeoutMillis,

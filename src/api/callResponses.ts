@@ -112,6 +112,24 @@ export const DeliveryResponse = Schema.Struct({
   attempt_count: Schema.Int,
   next_attempt_at: N(Schema.String),
   created_at: Schema.String,
+  last_attempt_at: N(Schema.String),
   last_status_code: N(Schema.Int),
-  last_error: N(Schema.String)
+  last_error: N(Schema.String),
+  delivered_at: N(Schema.String),
+  call_id: Schema.String,
+  /** The exact message sent: `{type, timestamp, data}`. */
+  payload: Schema.Unknown
 }).pipe(Schema.annotations({ identifier: "WebhookDelivery" }))
+
+/** A delivery with every attempt: when, how long (ms), the HTTP status or the error. */
+export const DeliveryDetailResponse = Schema.Struct({
+  ...DeliveryResponse.fields,
+  attempts: Schema.Array(Schema.Struct({
+    attempt: Schema.Int,
+    started_at: Schema.String,
+    duration_ms: Schema.Number,
+    status_code: N(Schema.Int),
+    error: N(Schema.String),
+    response_snippet: N(Schema.String)
+  }))
+}).pipe(Schema.annotations({ identifier: "WebhookDeliveryDetail" }))

@@ -5,15 +5,18 @@
  */
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
-import { CallConflict, CallNotFoundError, EndpointNotFound, InvalidRequest, InvalidTwilioSignature } from "./apiErrors.js"
+import {
+  CallConflict, CallNotFoundError, DeliveryNotFound, EndpointDisabled, EndpointNotFound, InvalidRequest, InvalidTwilioSignature
+} from "./apiErrors.js"
 import { CallEventReport, CallStatsQuery, CreateCallBody, CreateEndpointBody, ListCallsQuery } from "./callRequests.js"
 import {
-  CallPage, CallResponse, CallStatsResponse, DeliveryResponse, EndpointResponse, EventReportResult, LiveCallsResponse,
+  CallPage, CallResponse, CallStatsResponse, DeliveryDetailResponse, DeliveryResponse, EndpointResponse, EventReportResult, LiveCallsResponse,
   TranscriptResponse, TwilioCallbackResult
 } from "./callResponses.js"
 
 const callId = HttpApiSchema.param("id", Schema.String)
 const endpointId = HttpApiSchema.param("id", Schema.String)
+const deliveryId = HttpApiSchema.param("id", Schema.String)
 
 /** `Idempotency-Key`: a retried request with the same key appends nothing new. */
 const IdempotencyHeaders = Schema.Struct({
@@ -94,9 +97,25 @@ export const WebhooksGroup = HttpApiGroup.make("webhooks")
   )
   .add(
     HttpApiEndpoint.get("listDeliveries")`/v1/webhooks/endpoints/${endpointId}/deliveries`
-      .setUrlParams(Schema.Struct({ status: Schema.optional(Schema.Literal("pending", "delivered", "failed")) }))
+      .setUrlParams(Schema.Struct({
+        status: Schema.optional(Schema.Literal("pending", "delivered", "failed", "canceled")),
+        call_id: Schema.optional(Schema.String),
+        limit: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 200))),
+        offset: Schema.optional(Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative()))
+      }).pipe(Schema.annotations({ parseOptions: { onExcessProperty: "error" } })))
       .addSuccess(Schema.Struct({ data: Schema.Array(DeliveryResponse) }))
       .addError(EndpointNotFound)
+  )
+  .add(
+    HttpApiEndpoint.get("getDelivery")`/v1/webhooks/deliveries/${deliveryId}`
+      .addSuccess(DeliveryDetailResponse)
+      .addError(DeliveryNotFound)
+  )
+  .add(
+    HttpApiEndpoint.post("retryDelivery")`/v1/webhooks/deliveries/${deliveryId}/retry`
+      .addSuccess(DeliveryDetailResponse, { status: 202 })
+      .addError(DeliveryNotFound)
+      .addError(EndpointDisabled)
   )
 
 export const HealthGroup = HttpApiGroup.make("health")

@@ -5,7 +5,9 @@ import type { WebhookEndpoint } from "../webhooks/webhookEndpoints.js"
 import {
   createWebhookEndpoint, disableWebhookEndpoint, getWebhookEndpoint, listWebhookEndpoints
 } from "../webhooks/webhookEndpoints.js"
-import { EndpointNotFound, InvalidRequest } from "./apiErrors.js"
+import type { WebhookDelivery, WebhookDeliveryDetail } from "../webhooks/webhookDeliveries.js"
+import { getWebhookDelivery, listWebhookDeliveries, retryWebhookDelivery } from "../webhooks/webhookDeliveries.js"
+import { DeliveryNotFound, EndpointDisabled, EndpointNotFound, InvalidRequest } from "./apiErrors.js"
 import { CallLedgerApi } from "./callsApi.js"
 
 const fieldNames: Record<string, string> = { eventTypes: "event_types" }
@@ -18,6 +20,34 @@ const presentEndpoint = (e: WebhookEndpoint) => ({
   description: e.description,
   enabled: e.enabled,
   created_at: e.createdAt
+})
+
+const presentDelivery = (d: WebhookDelivery) => ({
+  id: d.id,
+  endpoint_id: d.endpointId,
+  event_type: d.eventType,
+  call_id: d.callId,
+  status: d.status,
+  attempt_count: d.attemptCount,
+  next_attempt_at: d.nextAttemptAt,
+  created_at: d.createdAt,
+  last_attempt_at: d.lastAttemptAt,
+  last_status_code: d.lastStatusCode,
+  last_error: d.lastError,
+  delivered_at: d.deliveredAt,
+  payload: d.payload
+})
+
+const presentDeliveryDetail = (d: WebhookDeliveryDetail) => ({
+  ...presentDelivery(d),
+  attempts: d.attempts.map((a) => ({
+    attempt: a.attempt,
+    started_at: a.startedAt,
+    duration_ms: a.durationMs,
+    status_code: a.statusCode,
+    error: a.error,
+    response_snippet: a.responseSnippet
+  }))
 })
 
 const notFound = (id: string) => new EndpointNotFound({ message: `webhook endpoint ${id} not found`, endpoint_id: id })
@@ -39,9 +69,30 @@ export const WebhooksHandlers = HttpApiBuilder.group(CallLedgerApi, "webhooks", 
       getWebhookEndpoint(path.id).pipe(Effect.map(presentEndpoint), Effect.mapError(() => notFound(path.id))))
     .handle("deleteEndpoint", ({ path }) =>
       disableWebhookEndpoint(path.id).pipe(Effect.asVoid, Effect.mapError(() => notFound(path.id))))
-    .handle("listDeliveries", ({ path }) =>
+    .handle("listDeliveries", ({ path, urlParams }) =>
       getWebhookEndpoint(path.id).pipe(
         Effect.mapError(() => notFound(path.id)),
-        Effect.as({ data: [] })
+        Effect.zipRight(listWebhookDeliveries({
+          endpointId: path.id,
+          status: urlParams.status,
+          callId: urlParams.call_id,
+          limit: urlParams.limit,
+          offset: urlParams.offset
+        })),
+        Effect.map((all) => ({ data: all.map(presentDelivery) }))
+      ))
+    .handle("getDelivery", ({ path }) =>
+      getWebhookDelivery(path.id).pipe(
+        Effect.map(presentDeliveryDetail),
+        Effect.mapError(() => new DeliveryNotFound({ message: `webhook delivery ${path.id} not found`, delivery_id: path.id }))
+      ))
+    .handle("retryDelivery", ({ path }) =>
+      retryWebhookDelivery(path.id).pipe(
+        Effect.map(presentDeliveryDetail),
+        Effect.mapError((e) =>
+          e._tag === "WebhookEndpointDisabled"
+            ? new EndpointDisabled({ message: `webhook endpoint ${e.id} is disabled`, endpoint_id: e.id })
+            : new DeliveryNotFound({ message: `webhook delivery ${path.id} not found`, delivery_id: path.id })
+        )
       ))
 )

@@ -1,13 +1,15 @@
-/** The `call-ledger` command line: `serve`, `simulate`, `replay`. */
+/** The `call-ledger` command line: `serve`, `simulate`, `replay`, `audit`. */
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
+import { auditCommand } from "./auditCommand.js"
+import { replayCommand } from "./replayCommand.js"
 import { serveCommand } from "./serveCommand.js"
 import { simulateCommand } from "./simulateCommand.js"
 
 const root = Command.make("call-ledger").pipe(
   Command.withDescription("The ledger of every phone call a voice-AI platform makes or takes"),
-  Command.withSubcommands([serveCommand, simulateCommand])
+  Command.withSubcommands([serveCommand, simulateCommand, replayCommand, auditCommand])
 )
 
 const cli = Command.run(root, { name: "call-ledger", version: "0.1.0" })

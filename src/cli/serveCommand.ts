@@ -3,17 +3,10 @@ import { Command, Options } from "@effect/cli"
 import { Config, Effect, Layer, Option } from "effect"
 import { developmentTwilioAuthToken, makeLedgerConfig } from "../api/ledgerConfig.js"
 import { httpServerLayer } from "../api/httpServer.js"
+import { dbOption, storeOption } from "./storeOptions.js"
 
-const store = Options.text("store").pipe(
-  Options.withDescription("sqlite (embedded file) or an esdb://host:2113?tls=false connection string"),
-  Options.withFallbackConfig(Config.string("LEDGER_STORE")),
-  Options.withDefault("sqlite")
-)
-const db = Options.text("db").pipe(
-  Options.withDescription("SQLite file: the log on the embedded store, read models and webhook deliveries always"),
-  Options.withFallbackConfig(Config.string("LEDGER_DB")),
-  Options.withDefault("./data/ledger.db")
-)
+const store = storeOption
+const db = dbOption
 const port = Options.integer("port").pipe(Options.withFallbackConfig(Config.integer("PORT")), Options.withDefault(8080))
 const host = Options.text("host").pipe(Options.withFallbackConfig(Config.string("LEDGER_HOST")), Options.withDefault("127.0.0.1"))
 const publicUrl = Options.text("public-url").pipe(
