@@ -21,6 +21,7 @@ interface StreamEntry {
   readonly events: Array<RecordedEvent>
 }
 
+/** Re-exported from `../expectedRevision.js`, where the check now lives for every embedded adapter. */
 export { checkExpectedRevision }
 
 /** True when `event` belongs in a `$all` read or subscription with `filter`; system (`$`-prefixed) events never do. */

@@ -47,6 +47,12 @@ export const makeGroupCommit = (db: SqliteDatabase, afterCommit: () => void): Gr
   )
 
   const flush = (): void => {
+    if (db.inTransaction) {
+      // Someone holds a transaction open across an await on this shared connection; writing now
+      // would nest in it and report commits that are not yet durable. Try again shortly.
+      setTimeout(flush, 1)
+      return
+    }
     scheduled = false
     const batch = queue
     queue = []

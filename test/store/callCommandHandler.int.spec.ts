@@ -1,0 +1,150 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
+import type { CallCommand } from "../../src/domain/callCommands.js"
+import { CallAlreadyEnded, CallNotFound } from "../../src/domain/callErrors.js"
+import { callStreamId } from "../../src/domain/callEvents.js"
+import { eventIdFor, handleCallCommand } from "../../src/store/callCommandHandler.js"
+import { EventStore } from "../../src/store/eventStore.js"
+import type { EventStoreService } from "../../src/store/eventStore.js"
+import { makeMemoryEventStore, MemoryEventStoreLive } from "../../src/store/memory/memoryEventStore.js"
+import { at, callDialed, callId, dialCall, endCall, telephonyStatus } from "../domain/callFixtures.js"
+
+const stream = callStreamId(callId)
+
+const readCall = Effect.flatMap(EventStore, (store) => store.readStream(stream))
+
+/**
+ * The memory store, made to switch fibers between each read and the following append (as a store
+ * over the network does), counting the conflicts its appends meet.
+ */
+const interleavingStore = () => {
+  const store = makeMemoryEventStore()
+  let conflicts = 0
+  const service: EventStoreService = {
+    ...store,
+    readStream: (streamId, options) => Effect.zipLeft(store.readStream(streamId, options), Effect.yieldNow()),
+    appendToStream: (streamId, events, expected) =>
+      store.appendToStream(streamId, events, expected).pipe(
+        Effect.tapErrorTag("WrongExpectedRevision", () => Effect.sync(() => { conflicts += 1 }))
+      )
+  }
+  return { service, conflicts: () => conflicts }
+}
+
+const merge = (commandId: string, keyDetails: Record<string, unknown>): CallCommand =>
+  ({ type: "MergeMetadata", commandId, callId, at: at(60), keyDetails })
+
+describe("handleCallCommand (write path, memory store)", () => {
+  it.effect("appends a command's events with deterministic ids and the ledger's metadata", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2024-02-01T09:15:00.000Z"))
+      const result = yield* handleCallCommand(dialCall(), { correlationId: "req-77", causationId: "http-post-calls" })
+      const [stored, ...rest] = yield* readCall
+
+      expect(rest).toEqual([])
+      expect(stored).toMatchObject({
+        eventId: eventIdFor("cmd-dial", 0),
+        streamId: stream,
+        revision: 0n,
+        type: "CallDialed",
+        data: callDialed().data,
+        metadata: {
+          schemaVersion: 1,
+          commandId: "cmd-dial",
+          correlationId: "req-77",
+          causationId: "http-post-calls",
+          occurredAt: at(0),
+          recordedAt: "2024-02-01T09:15:00.000Z"
+        }
+      })
+      expect(stored!.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(result).toEqual({ callId, events: [callDialed()], revision: 0n, position: stored!.position })
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+
+  it.effect("numbers the ids of a command's events by index and correlates them with the command by default", () =>
+    Effect.gen(function*() {
+      yield* handleCallCommand(dialCall())
+      const completed = telephonyStatus("completed", 3, 60, { durationSeconds: 30 })
+      const result = yield* handleCallCommand(completed)
+      const events = (yield* readCall).slice(1)
+
+      expect(events.map((e) => [e.type, e.revision, e.eventId])).toEqual([
+        ["CallAnswered", 1n, eventIdFor(completed.commandId, 0)],
+        ["CallEnded", 2n, eventIdFor(completed.commandId, 1)]
+      ])
+      expect(events.map((e) => e.metadata)).toEqual(events.map(() => expect.objectContaining({
+        commandId: completed.commandId, correlationId: completed.commandId, causationId: null, occurredAt: at(60)
+      })))
+      expect(result.revision).toBe(2n)
+      expect(result.position).toEqual(events[1]!.position)
+      expect(eventIdFor(completed.commandId, 0)).not.toBe(eventIdFor("another-command", 0))
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+
+  it.effect("appends a command handled twice only once", () =>
+    Effect.gen(function*() {
+      const first = yield* handleCallCommand(dialCall())
+      const again = yield* handleCallCommand(dialCall())
+      const callback = telephonyStatus("ringing", 1, 3)
+      yield* handleCallCommand(callback)
+      const callbackAgain = yield* handleCallCommand(callback)
+
+      expect(again).toEqual({ callId, events: [], revision: first.revision, position: null })
+      expect(callbackAgain).toMatchObject({ events: [], revision: 1n, position: null })
+      expect((yield* readCall).map((e) => e.type)).toEqual(["CallDialed", "CallRinging"])
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+
+  it.effect("stores a command retried while the first try is in flight once, both tries succeeding", () => {
+    const { service, conflicts } = interleavingStore()
+    return Effect.gen(function*() {
+      const [a, b] = yield* Effect.all([handleCallCommand(dialCall()), handleCallCommand(dialCall())], { concurrency: "unbounded" })
+
+      expect(a.position).toEqual(b.position)
+      expect(a.revision).toBe(0n)
+      expect(b.revision).toBe(0n)
+      expect((yield* readCall).map((e) => e.eventId)).toEqual([eventIdFor("cmd-dial", 0)])
+      expect(conflicts()).toBe(0)
+    }).pipe(Effect.provideService(EventStore, service))
+  })
+
+  it.effect("lands two concurrent commands on one call, retrying the one that met a conflict", () => {
+    const { service, conflicts } = interleavingStore()
+    return Effect.gen(function*() {
+      yield* handleCallCommand(dialCall())
+      const results = yield* Effect.all(
+        [handleCallCommand(merge("cmd-merge-a", { a: 1 })), handleCallCommand(merge("cmd-merge-b", { b: 2 }))],
+        { concurrency: "unbounded" }
+      )
+      const stored = yield* readCall
+
+      expect(conflicts()).toBeGreaterThanOrEqual(1)
+      expect(stored.map((e) => e.revision)).toEqual([0n, 1n, 2n])
+      expect(stored.slice(1).map((e) => e.metadata.commandId).sort()).toEqual(["cmd-merge-a", "cmd-merge-b"])
+      expect(results.map((r) => r.revision).sort()).toEqual([1n, 2n])
+    }).pipe(Effect.provideService(EventStore, service))
+  })
+
+  it.effect("fails a rule violation with its typed error and appends nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      const notFound = yield* Effect.flip(handleCallCommand(endCall()))
+      expect(notFound).toBeInstanceOf(CallNotFound)
+      expect(yield* store.headPosition).toBeNull()
+
+      yield* handleCallCommand(dialCall())
+      yield* handleCallCommand(endCall())
+      const head = yield* store.headPosition
+      const ended = yield* Effect.flip(handleCallCommand(endCall({ commandId: "cmd-end-again", at: at(120) })))
+      expect(ended).toBeInstanceOf(CallAlreadyEnded)
+      expect(ended).toMatchObject({ callId })
+      expect(yield* store.headPosition).toEqual(head)
+      expect((yield* readCall).map((e) => e.type)).toEqual(["CallDialed", "CallEnded"])
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+
+  it.effect("treats a tombstoned call stream as a call that does not exist", () =>
+    Effect.gen(function*() {
+      const store = yield* EventStore
+      yield* handleCallCommand(dialCall())
+      yield* store.tombstoneStream(stream, "any")
+      expect(yield* Effect.flip(handleCallCommand(endCall()))).toBeInstanceOf(CallNotFound)
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+})
