@@ -8,32 +8,13 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { CallCommand } from "../domain/callCommands.js"
 import type { CallRuleViolation } from "../domain/callErrors.js"
+import type { CallListQuery } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
 import type { Position } from "../store/eventStore.js"
 
-/** Filters and paging of `listCalls` (`GET /v1/calls`). Instants ISO-8601, durations seconds. */
-export interface CallListFilter {
-  readonly campaignId?: string | undefined
-  readonly agentId?: string | undefined
-  readonly contactId?: string | undefined
-  readonly direction?: string | undefined
-  readonly callType?: string | undefined
-  readonly status?: string | undefined
-  readonly outcome?: string | undefined
-  readonly disposition?: string | undefined
-  readonly sentiment?: string | undefined
-  readonly language?: string | undefined
-  readonly startedFrom?: string | undefined
-  readonly startedTo?: string | undefined
-  readonly search?: string | undefined
-  readonly minDuration?: number | undefined
-  readonly maxDuration?: number | undefined
-  /** 1..100, default 20. */
-  readonly limit?: number | undefined
-  readonly offset?: number | undefined
-  readonly cursor?: string | undefined
-}
+/** Filters and paging of `listCalls` (`GET /v1/calls`): the call view's query. */
+export type CallListFilter = CallListQuery
 
 export interface CallListPage {
   readonly data: ReadonlyArray<CallView>

@@ -10,7 +10,7 @@ import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
 import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
-import type { CallListQuery, Projection } from "../projections/index.js"
+import type { Projection } from "../projections/index.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import { webhookOutboxProjection } from "../webhooks/webhookOutbox.js"
 import { WebhookDispatcher, webhookDispatcherLayer } from "../webhooks/webhookDispatcher.js"
@@ -45,7 +45,7 @@ const callLedgerService = Layer.effect(
           try: () => {
             const limit = filter.limit ?? 20
             const offset = filter.offset ?? 0
-            const page = listCalls(db, { ...filter, limit, offset } as CallListQuery)
+            const page = listCalls(db, { ...filter, limit, offset })
             return { data: page.data, total: page.total, limit, offset, nextCursor: page.next_cursor, hasMore: page.has_more }
           },
           catch: (error) => {
