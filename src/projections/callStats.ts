@@ -70,28 +70,38 @@ interface StatsRow {
   readonly duration_seconds: number
 }
 
+const canonicalTags = new Map<string, string>()
+
 /** Canonical case of a BCP-47 tag (`hi-in` -> `hi-IN`), so tags differing in case count together. */
 const canonicalLanguage = (tag: string): string => {
-  try {
-    return Intl.getCanonicalLocales(tag)[0] ?? tag
-  } catch {
-    return tag
+  let canonical = canonicalTags.get(tag)
+  if (canonical === undefined) {
+    try {
+      canonical = Intl.getCanonicalLocales(tag)[0] ?? tag
+    } catch {
+      canonical = tag
+    }
+    if (canonicalTags.size < 10_000) canonicalTags.set(tag, canonical)
   }
+  return canonical
 }
 
 const sep = "\t"
 type Contribution = Map<string, number>
 
-/** What one call adds to its day's rollup: `metric<TAB>key` -> amount. */
-const contributionOf = (row: StatsRow): Contribution => {
+/** The counted fields of `calls` calls alike in them, whose durations add up to `durationSum`. */
+type CountedFields = Pick<StatsRow, "status" | "outcome" | "disposition" | "sentiment" | "language">
+
+/** What `calls` such calls add to their day's rollup: `metric<TAB>key` -> amount. */
+const contributionOf = (row: CountedFields, calls: number, durationSum: number): Contribution => {
   const c: Contribution = new Map()
-  c.set(`total${sep}`, 1)
-  c.set(`status${sep}${row.status}`, 1)
-  if (row.outcome !== null) c.set(`outcome${sep}${row.outcome}`, 1)
-  if (row.outcome === "connected") c.set(`connected_seconds${sep}`, row.duration_seconds)
-  if (row.sentiment !== null) c.set(`sentiment${sep}${row.sentiment}`, 1)
-  if (row.disposition !== null) c.set(`disposition${sep}${row.disposition}`, 1)
-  if (row.language !== null) c.set(`language${sep}${canonicalLanguage(row.language)}`, 1)
+  c.set(`total${sep}`, calls)
+  c.set(`status${sep}${row.status}`, calls)
+  if (row.outcome !== null) c.set(`outcome${sep}${row.outcome}`, calls)
+  if (row.outcome === "connected") c.set(`connected_seconds${sep}`, durationSum)
+  if (row.sentiment !== null) c.set(`sentiment${sep}${row.sentiment}`, calls)
+  if (row.disposition !== null) c.set(`disposition${sep}${row.disposition}`, calls)
+  if (row.language !== null) c.set(`language${sep}${canonicalLanguage(row.language)}`, calls)
   return c
 }
 
@@ -146,7 +156,7 @@ export const callStatsProjection: Projection = (db) => {
   const addContribution = (row: StatsRow, sign: 1 | -1): void => {
     const day = utcDay(row.started_at)
     for (const scope of scopesOf(row)) {
-      for (const [metricKey, amount] of contributionOf(row)) {
+      for (const [metricKey, amount] of contributionOf(row, 1, row.duration_seconds)) {
         const [metric, key] = metricKey.split(sep) as [string, string]
         bump.run(scope, day, metric, key, sign * amount)
       }
@@ -187,8 +197,8 @@ export const callStatsProjection: Projection = (db) => {
       const after = evolveStatsRow(before, event)
       if (statsColumns.every((c) => before[c] === after[c])) return
       upsert.run(after)
-      const old = contributionOf(before)
-      const next = contributionOf(after)
+      const old = contributionOf(before, 1, before.duration_seconds)
+      const next = contributionOf(after, 1, after.duration_seconds)
       const day = utcDay(before.started_at)
       for (const metricKey of new Set([...old.keys(), ...next.keys()])) {
         const delta = (next.get(metricKey) ?? 0) - (old.get(metricKey) ?? 0)
@@ -277,15 +287,24 @@ interface StatsStatements {
 }
 const statements = new WeakMap<SqliteDatabase, StatsStatements>()
 
+/** Calls of an edge range grouped by day and counted fields, so JS sees a few groups, not every call. */
+const edgeSelect = `SELECT substr(started_at, 1, 10) AS day, status, outcome, disposition, sentiment, language,
+  count(*) AS calls, sum(duration_seconds) AS duration_sum FROM call_stats_calls`
+const edgeGroup = "GROUP BY day, status, outcome, disposition, sentiment, language"
+
+interface EdgeGroup extends CountedFields {
+  readonly day: string
+  readonly calls: number
+  readonly duration_sum: number
+}
+
 const statementsOf = (db: SqliteDatabase): StatsStatements => {
   let s = statements.get(db)
   if (s === undefined) {
     s = {
       rollup: db.prepare("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?"),
-      edgeAll: db.prepare("SELECT * FROM call_stats_calls WHERE started_at >= ? AND started_at <= ?"),
-      edgeCampaign: db.prepare(
-        "SELECT * FROM call_stats_calls WHERE campaign_id = ? AND started_at >= ? AND started_at <= ?"
-      )
+      edgeAll: db.prepare(`${edgeSelect} WHERE started_at >= ? AND started_at <= ? ${edgeGroup}`),
+      edgeCampaign: db.prepare(`${edgeSelect} WHERE campaign_id = ? AND started_at >= ? AND started_at <= ? ${edgeGroup}`)
     }
     statements.set(db, s)
   }
@@ -310,12 +329,12 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
     return a
   }
   const countCalls = (lo: string, hi: string): void => {
-    const rows = (query.campaignId === undefined
+    const groups = (query.campaignId === undefined
       ? s.edgeAll.all(lo, hi)
-      : s.edgeCampaign.all(query.campaignId, lo, hi)) as Array<StatsRow>
-    for (const row of rows) {
-      const a = dayAmounts(utcDay(row.started_at))
-      for (const [metricKey, amount] of contributionOf(row)) addInto(a, metricKey, amount)
+      : s.edgeCampaign.all(query.campaignId, lo, hi)) as Array<EdgeGroup>
+    for (const group of groups) {
+      const a = dayAmounts(group.day)
+      for (const [metricKey, amount] of contributionOf(group, group.calls, group.duration_sum)) addInto(a, metricKey, amount)
     }
   }
   if (from === undefined || to === undefined || from <= to) {

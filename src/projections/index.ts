@@ -28,7 +28,7 @@ export {
 } from "./callView.js"
 export type { CallListPage, CallListQuery, CallViewState } from "./callView.js"
 export { liveStatuses, isLiveStatus } from "./callStatus.js"
-export { readLiveCalls } from "./liveCalls.js"
+export { countLiveTransfers, readLiveCalls } from "./liveCalls.js"
 export type { LiveCallsQuery } from "./liveCalls.js"
 export { readTranscript, transcriptProjection, transcriptViewName } from "./transcriptView.js"
 export type { CompletedTranscript, ProcessingTranscript, TranscriptSegmentView, TranscriptView } from "./transcriptView.js"

@@ -14,6 +14,8 @@ export interface ProjectionHandler {
   readonly name: string
   /** Event types it reads; others are skipped without a call. */
   readonly eventTypes: ReadonlySet<string>
+  /** Streams it reads from, by prefix (default: the call streams, `call-`); the runner subscribes to the union. */
+  readonly streamPrefixes?: ReadonlyArray<string> | undefined
   /** Applies one event; runs inside the runner's transaction. */
   readonly apply: (event: RecordedEvent) => void
   /** Deletes every row of the read model, for a rebuild from zero. */

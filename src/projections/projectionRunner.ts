@@ -1,6 +1,7 @@
 /**
- * The projection runner: follows `$all` (call streams only) with a catch-up subscription from the
- * lowest checkpoint and applies events in batches. Each batch is ONE SQLite transaction that
+ * The projection runner: follows `$all` (the call streams, and any other stream prefix a projection
+ * names, such as the webhook endpoints) with a catch-up subscription from the lowest checkpoint
+ * and applies events in batches. Each batch is ONE SQLite transaction that
  * applies every event to each projection whose checkpoint is behind the event's position and
  * writes those checkpoints (`projection_checkpoints`), so a crash never applies an event twice or
  * skips one, and an at-least-once redelivery is skipped. Projections run in list order, so a later
@@ -50,7 +51,10 @@ export interface BatchCommitted {
 export interface ProjectionRunnerOptions {
   /** Most events per live batch (one transaction). Default 1000. */
   readonly batchSize?: number | undefined
-  /** Longest a live batch waits to fill up. Default 5 ms. */
+  /**
+   * Longest a live batch waits to fill up. Default none: a live batch is what the subscription
+   * read at once, so a write is applied as soon as it is seen.
+   */
   readonly batchWindow?: Duration.DurationInput | undefined
   /** Events per `readAll` page, and per transaction, in `catchUp` and `rebuild`. Default 10 000. */
   readonly pageSize?: number | undefined
@@ -76,7 +80,7 @@ export interface ProjectionRunner {
   /**
    * Read-your-writes: resumes once every projection has applied `position` (true), or after
    * `timeout` (false). Fails with `ProjectionFailed` when the runner stopped. Give it the position
-   * of an event in a call stream (what `handleCallCommand` returns).
+   * of an event in a stream the runner follows (what `handleCallCommand` returns, or an endpoint write's).
    */
   readonly waitFor: (position: Position, timeout: Duration.DurationInput) => Effect.Effect<boolean, ProjectionFailed>
   /** Adds a listener called after each committed batch; returns its removal. A throwing listener is logged, not fatal. */
@@ -101,9 +105,20 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
 );
 `
 
-const callStreams: EventFilter = { streamPrefixes: [callStreamPrefix] }
+/** The streams the runner follows: the union of its projections' prefixes (`call-` when a projection names none). */
+const streamsOf = (handlers: ReadonlyArray<ProjectionHandler>): EventFilter => ({
+  streamPrefixes: [...new Set(handlers.flatMap((h) => h.streamPrefixes ?? [callStreamPrefix]))]
+})
 
 type Checkpoints = Map<string, Position | null>
+
+/** `items` in consecutive slices of at most `size`. */
+const slicesOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>> => {
+  if (items.length <= size) return items.length === 0 ? [] : [items]
+  const out: Array<ReadonlyArray<A>> = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
 
 /** The lowest checkpoint of `names`; null when any of them has none (start from the beginning). */
 const lowest = (checkpoints: Checkpoints, names: ReadonlyArray<string>): Position | null => {
@@ -134,11 +149,12 @@ export const makeProjectionRunner = (
 ): Effect.Effect<ProjectionRunner> =>
   Effect.gen(function*() {
     const batchSize = options.batchSize ?? 1000
-    const batchWindow = options.batchWindow ?? "5 millis"
+    const batchWindow = options.batchWindow
     const pageSize = options.pageSize ?? 10_000
     db.exec(checkpointSchema)
     const handlers: ReadonlyArray<ProjectionHandler> = projections.map((p) => p(db))
     const names = handlers.map((h) => h.name)
+    const followed = streamsOf(handlers)
     if (new Set(names).size !== names.length) throw new Error(`projection names must be unique: ${names.join(", ")}`)
 
     const selectCheckpoints = db.prepare<[], { projection: string; position: string }>(
@@ -153,6 +169,10 @@ export const makeProjectionRunner = (
       return new Map(names.map((n) => [n, stored.get(n) ?? null]))
     }
 
+    const prefixesOf = new Map(handlers.map((h) => [h.name, h.streamPrefixes ?? [callStreamPrefix]]))
+    const readsStream = (handler: ProjectionHandler, streamId: string): boolean =>
+      prefixesOf.get(handler.name)!.some((prefix) => streamId.startsWith(prefix))
+
     // Checkpoints are read inside each transaction, so a second process on the same file
     // (a CLI next to the server) skips what the other already applied.
     const applyBatch = db.transaction(
@@ -163,7 +183,7 @@ export const makeProjectionRunner = (
           for (const handler of selected) {
             const checkpoint = checkpoints.get(handler.name) ?? null
             if (checkpoint !== null && comparePositions(event.position, checkpoint) <= 0) continue
-            if (handler.eventTypes.has(event.type)) {
+            if (handler.eventTypes.has(event.type) && readsStream(handler, event.streamId)) {
               try {
                 handler.apply(event)
               } catch (cause) {
@@ -193,10 +213,24 @@ export const makeProjectionRunner = (
     const state = yield* SubscriptionRef.make<RunnerState>({ position: lowest(checkpoints, names), failure: null })
     const listeners = new Set<(batch: BatchCommitted) => void>()
     if (options.onBatch !== undefined) listeners.add(options.onBatch)
-    const lock = yield* Effect.makeSemaphore(1)
     const rebuildLock = yield* Effect.makeSemaphore(1)
-    /** Projections being rebuilt: the live loop leaves them to `rebuild` until they reach the head. */
+    /** Projections being rebuilt: the live loop and `catchUp` leave them to `rebuild` until it releases them. */
     const rebuilding = new Set<string>()
+    /** Last position the live loop committed (while leaving the rebuilding projections alone). */
+    let liveLast: Position | null = null
+
+    // The planner picks among the call view's many indexes by their statistics (sqlite_stat1);
+    // `optimize` refreshes them only for tables never analysed or grown 25-fold since, so the
+    // cost (about 2 s at a million calls) comes rarely. A sample of 100 000 rows per index keeps
+    // low-cardinality columns (outcome, status) from looking as selective as a campaign.
+    const analysisEvery = 100_000
+    let eventsSinceAnalysis = 0
+    const refreshPlannerStatistics = (events: number, force: boolean): void => {
+      eventsSinceAnalysis += events
+      if (!force && eventsSinceAnalysis < analysisEvery) return
+      eventsSinceAnalysis = 0
+      db.exec("PRAGMA analysis_limit = 100000; PRAGMA optimize = 0x10002;")
+    }
 
     const publish = Effect.suspend(() => SubscriptionRef.set(state, { position: lowest(checkpoints, names), failure }))
     const stop = (error: ProjectionFailed) =>
@@ -205,39 +239,48 @@ export const makeProjectionRunner = (
         return publish
       }).pipe(Effect.zipRight(Effect.fail(error)))
 
-    const commit = (
-      events: ReadonlyArray<RecordedEvent>,
-      selected: ReadonlyArray<ProjectionHandler>,
-      mode: BatchCommitted["mode"]
-    ): Effect.Effect<void, ProjectionFailed> =>
-      Effect.suspend(() => {
-        if (failure !== null) return Effect.fail(failure)
-        const last = events[events.length - 1]
-        if (last === undefined) return Effect.void
-        try {
-          checkpoints = applyBatch.immediate(events, selected)
-        } catch (error) {
-          if (error instanceof ProjectionFailed) return stop(error)
-          return stop(new ProjectionFailed({ projection: "*", event: null, cause: error }))
-        }
-        const batch: BatchCommitted = { position: last.position, events: events.length, mode }
-        return publish.pipe(
-          Effect.zipRight(Effect.forEach([...listeners], (listener) =>
-            Effect.try(() => listener(batch)).pipe(
-              Effect.catchAll((error) => Effect.logError("projections: onBatch listener failed", Cause.die(error.error)))
-            ), { discard: true }))
-        )
-      })
+    /** Applies a batch in one transaction, synchronously; the failure to stop with, or null. */
+    const applyNow = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): ProjectionFailed | null => {
+      if (failure !== null) return failure
+      if (events.length === 0) return null
+      try {
+        checkpoints = applyBatch.immediate(events, selected)
+        return null
+      } catch (error) {
+        return error instanceof ProjectionFailed ? error : new ProjectionFailed({ projection: "*", event: null, cause: error })
+      }
+    }
+
+    /** Publishes the new position and tells the listeners about a committed batch. */
+    const announce = (events: ReadonlyArray<RecordedEvent>, mode: BatchCommitted["mode"]): Effect.Effect<void> => {
+      const last = events[events.length - 1]
+      if (last === undefined) return Effect.void
+      const batch: BatchCommitted = { position: last.position, events: events.length, mode }
+      return publish.pipe(
+        Effect.zipRight(Effect.forEach([...listeners], (listener) =>
+          Effect.try(() => listener(batch)).pipe(
+            Effect.catchAll((error) => Effect.logError("projections: onBatch listener failed", Cause.die(error.error)))
+          ), { discard: true }))
+      )
+    }
 
     const run: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
       const after = lowest(loadCheckpoints(), names) ?? undefined
-      return store.subscribeToAll({ after, filter: callStreams }).pipe(
+      return store.subscribeToAll({ after, filter: followed }).pipe(
         Stream.filterMap((m) => (m._tag === "Event" ? Option.some(m.event) : Option.none())),
-        Stream.groupedWithin(batchSize, batchWindow),
-        Stream.runForEach((chunk) =>
-          lock.withPermits(1)(
-            commit(Chunk.toReadonlyArray(chunk), handlers.filter((h) => !rebuilding.has(h.name)), "live")
-          )
+        // A batch is what the subscription read at once (all appended since its last read): a lone
+        // write is applied at once, a burst in few transactions. A timed window made every write
+        // wait for its timer (read-your-writes took milliseconds); it is used only when asked for.
+        (events) => batchWindow === undefined ? events : Stream.flattenChunks(Stream.groupedWithin(events, batchSize, batchWindow)),
+        Stream.runForEachChunk((chunk) =>
+          Effect.forEach(slicesOf(Chunk.toReadonlyArray(chunk), batchSize), (events) =>
+            Effect.suspend(() => {
+              const error = applyNow(events, handlers.filter((h) => !rebuilding.has(h.name)))
+              if (error !== null) return stop(error)
+              liveLast = events[events.length - 1]?.position ?? liveLast
+              refreshPlannerStatistics(events.length, false)
+              return announce(events, "live")
+            }), { discard: true })
         )
       )
     }).pipe(
@@ -248,28 +291,32 @@ export const makeProjectionRunner = (
       )
     )
 
-    /** Pages through the log after the lowest checkpoint of `selected`; `onHead` runs under the lock once a short page shows the head. */
+    /**
+     * Pages through the log after the lowest checkpoint of `selected()`, one transaction per page,
+     * until `done(pageLength)` says so; `done` runs synchronously right after the page's commit, so
+     * no live batch can slip in between its check and what it does.
+     */
     const replay = (
-      selected: ReadonlyArray<ProjectionHandler>,
+      selected: () => ReadonlyArray<ProjectionHandler>,
       mode: BatchCommitted["mode"],
-      onHead: () => void
+      done: (pageLength: number) => boolean
     ): Effect.Effect<number, ProjectionFailed> =>
       Effect.gen(function*() {
         let total = 0
-        const selectedNames = selected.map((h) => h.name)
         for (;;) {
-          const atHead = yield* lock.withPermits(1)(Effect.gen(function*() {
-            const after = lowest(loadCheckpoints(), selectedNames) ?? undefined
-            const page = yield* store.readAll({ after, maxCount: pageSize, filter: callStreams })
-            yield* commit(page, selected, mode)
+          const after = lowest(loadCheckpoints(), selected().map((h) => h.name)) ?? undefined
+          const page = yield* store.readAll({ after, maxCount: pageSize, filter: followed })
+          const finished = yield* Effect.suspend(() => {
+            const error = applyNow(page, selected())
+            if (error !== null) return stop(error)
             total += page.length
-            if (page.length < pageSize) {
-              onHead()
-              return true
-            }
-            return false
-          }))
-          if (atHead) return total
+            const finished = done(page.length)
+            refreshPlannerStatistics(page.length, finished)
+            return announce(page, mode).pipe(Effect.as(finished))
+          })
+          if (finished) return total
+          // Lets the live loop in between pages of a long rebuild.
+          yield* Effect.yieldNow()
         }
       })
 
@@ -290,7 +337,7 @@ export const makeProjectionRunner = (
         const unknown = (only ?? []).filter((n) => !names.includes(n))
         if (unknown.length > 0) return yield* Effect.fail(new UnknownProjection({ names: unknown }))
         const selected = only === undefined ? handlers : handlers.filter((h) => only.includes(h.name))
-        yield* lock.withPermits(1)(Effect.suspend(() => {
+        yield* Effect.suspend(() => {
           if (failure !== null) return Effect.fail(failure)
           db.transaction(() => {
             for (const handler of selected) {
@@ -301,9 +348,16 @@ export const makeProjectionRunner = (
           for (const handler of selected) rebuilding.add(handler.name)
           checkpoints = loadCheckpoints()
           return publish
-        }))
-        const events = yield* replay(selected, "rebuild", () => {
-          for (const handler of selected) rebuilding.delete(handler.name)
+        })
+        const selectedNames = selected.map((h) => h.name)
+        const events = yield* replay(() => selected, "rebuild", (pageLength) => {
+          // Released once at the head and past every event the live loop applied without them:
+          // the live loop's later batches hold only events after that.
+          const reached = lowest(checkpoints, selectedNames)
+          const release = pageLength < pageSize &&
+            (liveLast === null || (reached !== null && comparePositions(reached, liveLast) >= 0))
+          if (release) for (const name of selectedNames) rebuilding.delete(name)
+          return release
         })
         return { projections: selected.map((h) => h.name), events, position: lowest(checkpoints, selected.map((h) => h.name)) }
       }).pipe(rebuildLock.withPermits(1))
@@ -320,7 +374,9 @@ export const makeProjectionRunner = (
         }
       },
       run,
-      catchUp: replay(handlers, "catch-up", () => undefined).pipe(Effect.map(() => lowest(checkpoints, names))),
+      catchUp: replay(() => handlers.filter((h) => !rebuilding.has(h.name)), "catch-up", (n) => n < pageSize).pipe(
+        Effect.map(() => lowest(checkpoints, names))
+      ),
       rebuild
     } satisfies ProjectionRunner
   })

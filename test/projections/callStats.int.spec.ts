@@ -1,0 +1,134 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { readCallStats } from "../../src/projections/callStats.js"
+import type { CallStats, CallStatsQuery, CallStatsTotals } from "../../src/projections/callStats.js"
+import type { CallView } from "../../src/projections/callViewSchema.js"
+import { InvalidInstant } from "../../src/projections/utcInstant.js"
+import { after, answer, dial, disposition, end, generateCalls, makeLedger } from "./callScenarios.js"
+
+/** Stats computed straight from the call view's rows, by the documented definitions. */
+const directStats = (all: ReadonlyArray<CallView>, query: CallStatsQuery): CallStats => {
+  const from = query.from === undefined ? undefined : new Date(query.from).toISOString()
+  const to = query.to === undefined
+    ? undefined
+    : /^\d{4}-\d{2}-\d{2}$/.test(query.to) ? `${query.to}T23:59:59.999Z` : new Date(query.to).toISOString()
+  const calls = all.filter((c) =>
+    (query.campaignId === undefined || c.campaign_id === query.campaignId) &&
+    (from === undefined || c.started_at >= from) &&
+    (to === undefined || c.started_at <= to)
+  )
+  const totals = (cs: ReadonlyArray<CallView>): CallStatsTotals => {
+    const connected = cs.filter((c) => c.outcome === "connected")
+    return {
+      total_calls: cs.length,
+      connected: connected.length,
+      voicemail: cs.filter((c) => c.outcome === "voicemail").length,
+      no_answer: cs.filter((c) => c.outcome === "no-answer").length,
+      failed: cs.filter((c) => c.outcome === "failed").length,
+      connect_rate: cs.length === 0 ? 0 : Math.round((connected.length / cs.length) * 100) / 100,
+      avg_duration_seconds: connected.length === 0
+        ? 0
+        : Math.round(connected.reduce((s, c) => s + c.duration_seconds, 0) / connected.length)
+    }
+  }
+  const countBy = (key: (c: CallView) => string | null): Record<string, number> => {
+    const out: Record<string, number> = {}
+    for (const c of calls) {
+      const k = key(c)
+      if (k !== null) out[k] = (out[k] ?? 0) + 1
+    }
+    return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)))
+  }
+  const days = [...new Set(calls.map((c) => c.started_at.slice(0, 10)))].sort()
+  return {
+    ...totals(calls),
+    sentiment_breakdown: {
+      positive: calls.filter((c) => c.sentiment === "positive").length,
+      neutral: calls.filter((c) => c.sentiment === "neutral").length,
+      negative: calls.filter((c) => c.sentiment === "negative").length
+    },
+    by_status: countBy((c) => c.status),
+    by_disposition: countBy((c) => c.disposition),
+    by_language: countBy((c) => (c.language === null ? null : Intl.getCanonicalLocales(c.language)[0]!)),
+    daily: days.map((date) => ({ date, ...totals(calls.filter((c) => c.started_at.startsWith(date))) }))
+  }
+}
+
+describe("call stats", () => {
+  let ledger: Awaited<ReturnType<typeof makeLedger>>
+  let all: Array<CallView>
+  beforeAll(async () => {
+    ledger = await makeLedger()
+    await ledger.send(...generateCalls(400, 11))
+    await ledger.catchUp()
+    all = (ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
+  })
+  afterAll(() => ledger.close())
+
+  const ranges: ReadonlyArray<[string, CallStatsQuery]> = [
+    ["everything", {}],
+    ["one campaign", { campaignId: "cmp_a" }],
+    ["an unknown campaign", { campaignId: "cmp_none" }],
+    ["whole days as bare dates", { from: "2024-03-02", to: "2024-03-03" }],
+    ["whole days as instants", { from: "2024-03-02T00:00:00Z", to: "2024-03-03T23:59:59.999Z" }],
+    ["partial edge days on both sides", { from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }],
+    ["partial edges, one campaign", { campaignId: "cmp_b", from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }],
+    ["inside one day", { from: "2024-03-03T06:00:00Z", to: "2024-03-03T18:00:00Z" }],
+    ["across one midnight", { from: "2024-03-02T20:00:00Z", to: "2024-03-03T04:00:00Z" }],
+    ["only a partial start", { from: "2024-03-02T12:34:56Z" }],
+    ["only a partial end", { to: "2024-03-02T12:34:56+05:30" }],
+    ["an empty range", { from: "2024-04-01", to: "2024-04-30" }],
+    ["from after to", { from: "2024-03-04T00:00:00Z", to: "2024-03-02T00:00:00Z" }]
+  ]
+
+  it.each(ranges)("%s: equals a direct computation over the calls", (_name, query) => {
+    expect(readCallStats(ledger.db, query)).toEqual(directStats(all, query))
+  })
+
+  it("the generated calls cover every outcome, several days and live calls", () => {
+    const stats = readCallStats(ledger.db)
+    expect(stats.total_calls).toBe(400)
+    for (const n of [stats.connected, stats.voicemail, stats.no_answer, stats.failed]) expect(n).toBeGreaterThan(0)
+    expect(stats.by_status.ringing ?? 0).toBeGreaterThan(0)
+    expect(stats.daily.length).toBe(5)
+    expect(stats.by_language["en-IN"]).toBe(all.filter((c) => c.language?.toLowerCase() === "en-in").length)
+    const partial = readCallStats(ledger.db, { from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" })
+    const whole = readCallStats(ledger.db, { from: "2024-03-01", to: "2024-03-04" })
+    expect(partial.total_calls).toBeLessThan(whole.total_calls)
+  })
+
+  it("moves a call between counts when a later event changes its outcome or sentiment", async () => {
+    const t = "2024-06-10T10:00:00Z"
+    await ledger.send(
+      dial("cal_s1", t, { campaignId: "cmp_stats" }),
+      answer("cal_s1", after(t, 2)),
+      disposition("cal_s1", after(t, 50), { sentiment: "positive" }),
+      end("cal_s1", after(t, 62), "user_hangup")
+    )
+    await ledger.catchUp()
+    const before = readCallStats(ledger.db, { campaignId: "cmp_stats" })
+    expect(before).toMatchObject({
+      total_calls: 1, connected: 1, voicemail: 0, connect_rate: 1, avg_duration_seconds: 60,
+      sentiment_breakdown: { positive: 1, neutral: 0, negative: 0 }, by_status: { completed: 1 }
+    })
+    await ledger.send(disposition("cal_s1", after(t, 90), { outcome: "voicemail", sentiment: "negative", disposition: "callback" }))
+    await ledger.catchUp()
+    expect(readCallStats(ledger.db, { campaignId: "cmp_stats" })).toMatchObject({
+      total_calls: 1, connected: 0, voicemail: 1, connect_rate: 0, avg_duration_seconds: 0,
+      sentiment_breakdown: { positive: 0, neutral: 0, negative: 1 }, by_disposition: { callback: 1 },
+      daily: [{ date: "2024-06-10", total_calls: 1, connected: 0, voicemail: 1 }]
+    })
+  })
+
+  it("reads whole days from the rollup table by its primary key, edges through the started_at index", () => {
+    const plan = (sql: string, ...params: Array<string>) =>
+      (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+    expect(plan("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?", "all", "a", "b"))
+      .toContain("USING PRIMARY KEY")
+    expect(plan("SELECT * FROM call_stats_calls WHERE campaign_id = ? AND started_at >= ? AND started_at <= ?", "c", "a", "b"))
+      .toContain("call_stats_calls_by_campaign")
+  })
+
+  it("rejects a malformed instant", () => {
+    expect(() => readCallStats(ledger.db, { from: "last tuesday" })).toThrow(InvalidInstant)
+  })
+})

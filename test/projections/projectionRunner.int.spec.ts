@@ -1,0 +1,299 @@
+import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
+import { join } from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { handleCallCommand } from "../../src/store/callCommandHandler.js"
+import { EventStore } from "../../src/store/eventStore.js"
+import type { EventStoreService, Position } from "../../src/store/eventStore.js"
+import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
+import { sequencePosition } from "../../src/store/position.js"
+import { ledgerDatabaseLayer, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import { allProjections } from "../../src/projections/index.js"
+import { callStatsProjection } from "../../src/projections/callStats.js"
+import { callViewProjection, readCallView } from "../../src/projections/callView.js"
+import { doNotCallProjection } from "../../src/projections/doNotCall.js"
+import type { Projection } from "../../src/projections/projection.js"
+import { ProjectionFailed, Projections, projectionsLayer } from "../../src/projections/projectionRunner.js"
+import type { BatchCommitted, ProjectionRunner } from "../../src/projections/projectionRunner.js"
+import { transcriptProjection } from "../../src/projections/transcriptView.js"
+import { dial, dumpTables, generateCalls, makeTempDir, openRunner, send } from "./callScenarios.js"
+
+const temps: Array<{ cleanup: () => void }> = []
+const tempDir = () => {
+  const t = makeTempDir()
+  temps.push(t)
+  return t.dir
+}
+afterEach(() => {
+  for (const t of temps.splice(0)) t.cleanup()
+})
+
+const headOf = (store: EventStoreService): Promise<Position> =>
+  Effect.runPromise(store.headPosition).then((p) => {
+    if (p === null) throw new Error("empty log")
+    return p
+  })
+
+/** Forks `run` and resolves once every projection applied the head of the log. */
+const runToHead = async (runner: ProjectionRunner, store: EventStoreService) => {
+  const fiber = Effect.runFork(runner.run)
+  const reached = await Effect.runPromise(runner.waitFor(await headOf(store), "10 seconds"))
+  expect(reached).toBe(true)
+  return fiber
+}
+
+/** The rows an uninterrupted catch-up over the whole log produces in a fresh file. */
+const referenceDump = async (store: EventStoreService) => {
+  const { db, runner } = await openRunner(join(tempDir(), "reference.db"), store)
+  await Effect.runPromise(runner.catchUp)
+  const dump = dumpTables(db)
+  db.close()
+  return dump
+}
+
+/** The typed error an exit failed with, if any. */
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+
+/** Wraps a projection so its `n`-th apply throws, as a crash in the middle of a batch. */
+const crashingAt = (n: number, projection: Projection): Projection => (db) => {
+  const handler = projection(db)
+  let applied = 0
+  return {
+    ...handler,
+    apply: (event) => {
+      if (++applied === n) throw new Error("simulated crash")
+      handler.apply(event)
+    }
+  }
+}
+
+describe("projection runner", () => {
+  it("read-your-writes: waitFor resumes once the live runner applied a command's position", async () => {
+    const store = makeMemoryEventStore()
+    const { db, runner } = await openRunner(join(tempDir(), "ryw.db"), store)
+    const fiber = Effect.runFork(runner.run)
+    try {
+      const [result] = await send(store, dial("cal_ryw", "2024-02-01T09:14:03Z"))
+      const reached = await Effect.runPromise(runner.waitFor(result!.position!, "5 seconds"))
+      expect(reached).toBe(true)
+      expect(readCallView(db, "cal_ryw")?.status).toBe("queued")
+      expect(runner.position()).toEqual(result!.position)
+      // A position the log has not reached yet times out with false.
+      const later = await Effect.runPromise(runner.waitFor(sequencePosition(1_000), "50 millis"))
+      expect(later).toBe(false)
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      db.close()
+    }
+  })
+
+  it("calls onBatch after each commit, with the data already readable", async () => {
+    const store = makeMemoryEventStore()
+    const seen: Array<{ batch: BatchCommitted; status: string | undefined }> = []
+    let db: ReturnType<typeof openSqliteDatabase> | undefined
+    const opened = await openRunner(join(tempDir(), "batch.db"), store, allProjections, {
+      onBatch: (batch) => seen.push({ batch, status: readCallView(db!, "cal_b")?.status })
+    })
+    db = opened.db
+    const removeThrowing = opened.runner.onBatch(() => {
+      throw new Error("a listener bug is logged, not fatal")
+    })
+    await send(store, dial("cal_b", "2024-02-01T09:14:03Z"))
+    const fiber = await runToHead(opened.runner, store)
+    removeThrowing()
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(seen).toEqual([{ batch: { position: sequencePosition(1), events: 1, mode: "live" }, status: "queued" }])
+    db.close()
+  })
+
+  it("a live run in small batches, a rebuild from zero and a fresh catch-up give byte-identical rows", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(150, 3))
+    const { db, runner } = await openRunner(join(tempDir(), "live.db"), store, allProjections, { batchSize: 17 })
+    const fiber = await runToHead(runner, store)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const live = dumpTables(db)
+    expect(JSON.parse(live.calls!)).toHaveLength(150)
+
+    const result = await Effect.runPromise(runner.rebuild())
+    expect(result.projections).toEqual(["call_view", "transcript", "call_stats", "do_not_call"])
+    expect(result.position).toEqual(await headOf(store))
+    expect(dumpTables(db)).toEqual(live)
+
+    const statsAlone = await Effect.runPromise(runner.rebuild(["call_stats"]))
+    expect(statsAlone.projections).toEqual(["call_stats"])
+    expect(dumpTables(db)).toEqual(live)
+
+    expect(await referenceDump(store)).toEqual(live)
+    db.close()
+  })
+
+  it("rebuild rejects unknown projection names", async () => {
+    const store = makeMemoryEventStore()
+    const { db, runner } = await openRunner(join(tempDir(), "unknown.db"), store)
+    const exit = await Effect.runPromiseExit(runner.rebuild(["calls_view"]))
+    expect(failureOf(exit)).toMatchObject({ _tag: "UnknownProjection", names: ["calls_view"] })
+    db.close()
+  })
+
+  it("a crash between batches (db closed mid-way, reopened) resumes from the checkpoints to the same rows", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(150, 5))
+    const path = join(tempDir(), "crash.db")
+    const first = await openRunner(path, store, allProjections, { batchSize: 23 })
+    const fiber = Effect.runFork(first.runner.run)
+    expect(await Effect.runPromise(first.runner.waitFor(sequencePosition(300), "10 seconds"))).toBe(true)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    const stoppedAt = first.runner.position()!
+    first.db.close()
+    expect(stoppedAt.commit).toBeLessThan((await headOf(store)).commit)
+
+    const second = await openRunner(path, store, allProjections, { batchSize: 23 })
+    expect(second.runner.position()).toEqual(stoppedAt)
+    const resumed = await runToHead(second.runner, store)
+    await Effect.runPromise(Fiber.interrupt(resumed))
+    expect(dumpTables(second.db)).toEqual(await referenceDump(store))
+    second.db.close()
+  })
+
+  it("a crash inside a batch rolls the whole batch back for every projection, and stops the runner loudly", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(120, 9))
+    const path = join(tempDir(), "midbatch.db")
+    // The last projection fails on its 250th event: the earlier ones applied that batch's events already.
+    const broken = [callViewProjection, transcriptProjection, callStatsProjection, crashingAt(250, doNotCallProjection)]
+    const first = await openRunner(path, store, broken, { batchSize: 40 })
+    const exit = await Effect.runPromiseExit(first.runner.run)
+    expect(Exit.isFailure(exit)).toBe(true)
+    const failure = first.runner.failure()
+    expect(failure).toBeInstanceOf(ProjectionFailed)
+    expect(failure!.projection).toBe("do_not_call")
+    expect(failure!.event?.streamId).toMatch(/^call-cal_g/)
+    expect(String(failure!.cause)).toContain("simulated crash")
+    const waited = await Effect.runPromiseExit(first.runner.waitFor(sequencePosition(1), "1 second"))
+    expect(failureOf(waited)).toBe(failure)
+    expect(failureOf(exit)).toBe(failure)
+
+    const checkpoints = first.db.prepare("SELECT projection, position FROM projection_checkpoints").all() as Array<{ position: string }>
+    expect(checkpoints).toHaveLength(4)
+    expect(new Set(checkpoints.map((c) => c.position)).size).toBe(1)
+    const stoppedAt = Number(checkpoints[0]!.position.split("/")[0])
+    expect(stoppedAt % 40).toBe(0)
+    const callsSeen = (first.db.prepare("SELECT max(revision) AS r, count(*) AS n FROM calls").get() as { n: number }).n
+    first.db.close()
+
+    // Only the events up to the checkpoint are in the call view: a fresh runner over that prefix agrees.
+    const prefixStore = makeMemoryEventStore()
+    const prefix = await Effect.runPromise(store.readAll({ maxCount: stoppedAt }))
+    for (const e of prefix) {
+      await Effect.runPromise(prefixStore.appendToStream(e.streamId, [{ eventId: e.eventId, type: e.type, data: e.data, metadata: e.metadata }], "any"))
+    }
+    const prefixRunner = await openRunner(join(tempDir(), "prefix.db"), prefixStore)
+    await Effect.runPromise(prefixRunner.runner.catchUp)
+    expect((prefixRunner.db.prepare("SELECT count(*) AS n FROM calls").get() as { n: number }).n).toBe(callsSeen)
+    const second = await openRunner(path, store)
+    expect(dumpTables(prefixRunner.db)).toEqual(dumpTables(second.db))
+    prefixRunner.db.close()
+
+    const resumed = await runToHead(second.runner, store)
+    await Effect.runPromise(Fiber.interrupt(resumed))
+    expect(dumpTables(second.db)).toEqual(await referenceDump(store))
+    second.db.close()
+  })
+
+  it("a projection added later is built from zero while the others resume from their checkpoints", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(80, 13))
+    const path = join(tempDir(), "added.db")
+    const first = await openRunner(path, store, [callViewProjection, transcriptProjection])
+    await Effect.runPromise(first.runner.catchUp)
+    first.db.close()
+    const second = await openRunner(path, store)
+    expect(second.runner.position()).toBeNull()
+    await Effect.runPromise(second.runner.catchUp)
+    expect(dumpTables(second.db)).toEqual(await referenceDump(store))
+    second.db.close()
+  })
+
+  it("rebuilding one projection while the live runner follows new writes ends with the same rows as a fresh run", async () => {
+    const memory = makeMemoryEventStore()
+    // Rebuild pages (60 events) arrive a few ms after they were read, as over a network, so live
+    // batches of newer writes commit between a page's read and its commit.
+    const store: EventStoreService = {
+      ...memory,
+      readAll: (options) =>
+        options?.maxCount === 60 ? Effect.tap(memory.readAll(options), () => Effect.sleep("3 millis")) : memory.readAll(options)
+    }
+    const commands = generateCalls(200, 17)
+    await send(store, ...commands.slice(0, 500))
+    const liveBatchesDuringRebuild: Array<number> = []
+    let rebuildRunning = false
+    const { db, runner } = await openRunner(join(tempDir(), "concurrent.db"), store, allProjections, {
+      batchSize: 25,
+      pageSize: 60,
+      onBatch: (batch) => {
+        if (rebuildRunning && batch.mode === "live") liveBatchesDuringRebuild.push(batch.events)
+      }
+    })
+    const fiber = await runToHead(runner, store)
+    rebuildRunning = true
+    const rebuilding = Effect.runPromise(runner.rebuild(["call_view"])).finally(() => {
+      rebuildRunning = false
+    })
+    // Writes arrive as separate requests do, with I/O turns in between.
+    for (let i = 500; i < commands.length; i += 5) {
+      await send(store, ...commands.slice(i, i + 5))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await rebuilding
+    expect(liveBatchesDuringRebuild.length).toBeGreaterThan(0)
+    expect(await Effect.runPromise(runner.waitFor(await headOf(store), "10 seconds"))).toBe(true)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    db.close()
+  })
+
+  it("each projection sees only the streams it names; the runner follows their union", async () => {
+    const store = makeMemoryEventStore()
+    const seen: Record<string, Array<string>> = { calls_only: [], endpoints_only: [] }
+    const recorder = (name: string, streamPrefixes?: ReadonlyArray<string>): Projection => () => ({
+      name,
+      eventTypes: new Set(["CallDialed", "EndpointRegistered"]),
+      ...(streamPrefixes === undefined ? {} : { streamPrefixes }),
+      apply: (event) => {
+        seen[name]!.push(event.streamId)
+      },
+      reset: () => {
+        seen[name]!.length = 0
+      }
+    })
+    const metadata = { schemaVersion: 1, commandId: "c1", correlationId: "c1", causationId: null, occurredAt: "2024-01-01T00:00:00Z", recordedAt: "2024-01-01T00:00:00Z" }
+    await send(store, dial("cal_streams", "2024-02-01T09:14:03Z"))
+    await Effect.runPromise(store.appendToStream("endpoint-e1", [{ eventId: "8d3c2a51-2b8e-4a5e-9a43-0f6c1d1e2b3c", type: "EndpointRegistered", data: {}, metadata }], "no_stream"))
+    await Effect.runPromise(store.appendToStream("other-x", [{ eventId: "5b0e3f7a-8f7d-4a2b-b1c9-6f2d8e4a1c0b", type: "EndpointRegistered", data: {}, metadata }], "no_stream"))
+    const { db, runner } = await openRunner(join(tempDir(), "streams.db"), store, [recorder("calls_only"), recorder("endpoints_only", ["endpoint-"])])
+    expect(await Effect.runPromise(runner.catchUp)).toEqual(sequencePosition(2))
+    expect(seen).toEqual({ calls_only: ["call-cal_streams"], endpoints_only: ["endpoint-e1"] })
+    db.close()
+  })
+
+  it("as a Layer: starts with the scope, serves read-your-writes, stops when the scope closes", async () => {
+    const path = join(tempDir(), "layer.db")
+    const store = makeMemoryEventStore()
+    const layer = projectionsLayer(allProjections).pipe(
+      Layer.provideMerge(Layer.merge(ledgerDatabaseLayer(path), Layer.succeed(EventStore, store)))
+    )
+    const view = await Effect.runPromise(
+      Effect.gen(function*() {
+        const projections = yield* Projections
+        const result = yield* handleCallCommand(dial("cal_layer", "2024-02-01T09:14:03Z"))
+        expect(yield* projections.waitFor(result.position!, "5 seconds")).toBe(true)
+        const db = openSqliteDatabase(path)
+        const read = readCallView(db, "cal_layer")
+        db.close()
+        return read
+      }).pipe(Effect.provide(layer), Effect.scoped)
+    )
+    expect(view?.id).toBe("cal_layer")
+  })
+})
