@@ -7,7 +7,9 @@
  * - a transfer needs a live call not yet transferred (`CallNotActive`, seed 002: 409);
  * - telephony callbacks that are duplicate or late (Twilio `SequenceNumber` not above the last
  *   applied), out of order (a status behind the current one) or after the end change nothing;
- * - a transcript needs an answered call and closes with its final batch.
+ * - a transcript needs an answered call and closes with its final batch;
+ * - no event of a call is recorded before its dial: an earlier `at` (Twilio's `Timestamp` has whole
+ *   seconds only, and sources' clocks drift) is taken as the dial's instant.
  */
 import { Either } from "effect"
 import type { CallCommand, EndCall, ReportTelephonyStatus, TelephonyStatus } from "./callCommands.js"
@@ -25,8 +27,9 @@ const emit = (...events: ReadonlyArray<CallEvent>): Decision => Either.right(eve
 const fail = (error: CallRuleViolation): Decision => Either.left(error)
 
 /** Decides a command against the call's current state. */
-export const decide = (command: CallCommand, state: CallState): Decision => {
-  if (state.commandIds.has(command.commandId)) return none
+export const decide = (given: CallCommand, state: CallState): Decision => {
+  if (state.commandIds.has(given.commandId)) return none
+  const command = notBeforeDial(given, state)
   if (state.lifecycle === "none" && command.type !== "DialCall" && command.type !== "ReportTelephonyStatus") {
     return fail(new CallNotFound({ callId: command.callId }))
   }
@@ -82,6 +85,12 @@ export const decide = (command: CallCommand, state: CallState): Decision => {
       return absurd(command)
   }
 }
+
+/** The command with its instant moved up to the dial's when it names an earlier one. */
+const notBeforeDial = <C extends CallCommand>(command: C, state: CallState): C =>
+  state.startedAt !== null && command.type !== "DialCall" && Date.parse(command.at) < Date.parse(state.startedAt)
+    ? { ...command, at: state.startedAt }
+    : command
 
 const absurd = (command: never): never => {
   throw new Error(`unhandled command ${JSON.stringify(command)}`)

@@ -9,6 +9,8 @@ export interface CallState {
   readonly lifecycle: Lifecycle
   readonly direction: Direction | null
   readonly callSid: string | null
+  /** ISO-8601 instant of the dial (`CallDialed.at`); no later event of the call is recorded before it. */
+  readonly startedAt: string | null
   /** Highest Twilio `SequenceNumber` applied, -1 when none. */
   readonly lastSequence: number
   readonly answeredAt: string | null
@@ -23,6 +25,7 @@ export const initialState: CallState = {
   lifecycle: "none",
   direction: null,
   callSid: null,
+  startedAt: null,
   lastSequence: -1,
   answeredAt: null,
   answeredBy: null,
@@ -47,6 +50,7 @@ export const evolve = (state: CallState, event: CallEvent, commandId?: string): 
       return {
         ...next,
         lifecycle: event.data.status,
+        startedAt: event.data.at,
         direction: event.data.direction,
         callSid: event.data.callSid
       }

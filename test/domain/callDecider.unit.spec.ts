@@ -14,6 +14,17 @@ const dialed = callDialed()
 const answered = callAnswered(10)
 
 describe("call decider", () => {
+  describe("time", () => {
+    it("records a callback stamped before the dial (Twilio's whole-second Timestamp) at the dial's instant", () => {
+      const dialedLate = callDialed({ at: at(0.4) })
+      given([dialedLate]).when(telephonyStatus("ringing", 1, 0)).then([callRinging(1, 0.4)])
+    })
+
+    it("keeps a report's own instant when it is after the dial", () => {
+      given([dialed]).when(telephonyStatus("ringing", 1, 2)).then([callRinging(1, 2)])
+    })
+  })
+
   describe("dialing", () => {
     it("records a new call", () => {
       given([]).when(dialCall()).then([dialed])
