@@ -11,7 +11,7 @@ import type { CallRuleViolation } from "../domain/callErrors.js"
 import type { CallListQuery } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
-import type { Position } from "../store/eventStore.js"
+import type { Position, RecordedEvent } from "../store/eventStore.js"
 
 /** Filters and paging of `listCalls` (`GET /v1/calls`): the call view's query. */
 export type CallListFilter = CallListQuery
@@ -36,6 +36,15 @@ export interface CallLedgerService {
   /** Runs a command through the decider and appends its events; waits for the projections to apply them. */
   readonly execute: (command: CallCommand, context?: CommandContext) => Effect.Effect<CommandResult, CallRuleViolation>
   readonly getCall: (callId: string) => Effect.Effect<CallView | null>
+  /** The views of these calls in the order asked, each once; unknown ids are left out (seed 003 batch fetch). */
+  readonly getCalls: (callIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<CallView>>
+  /**
+   * The call's events as the log holds them (stream `call-<id>`, revision order): type, revision,
+   * position, data and metadata (`occurredAt`, `recordedAt`, `commandId`, ...). Null for an unknown call.
+   */
+  readonly callHistory: (callId: string) => Effect.Effect<ReadonlyArray<RecordedEvent> | null>
+  /** The call's latest recording as the provider referenced it (never shown to API users as is); null when none. */
+  readonly recording: (callId: string) => Effect.Effect<CallRecording | null>
   readonly findCallIdBySid: (callSid: string) => Effect.Effect<string | null>
   readonly listCalls: (filter: CallListFilter) => Effect.Effect<CallListPage, InvalidQuery>
   /** Seed 001 transcript shape; `{status: "processing"}` before the final segments; null for an unknown call. */
@@ -46,6 +55,13 @@ export interface CallLedgerService {
   readonly isOnDoNotCallList: (phone: string) => Effect.Effect<boolean>
   /** Position the projections have applied, null before the first event. */
   readonly projectedPosition: Effect.Effect<Position | null>
+}
+
+/** A recording reference from `CallRecordingAttached`: the provider's URL or file name, its type and length (s). */
+export interface CallRecording {
+  readonly recordingRef: string
+  readonly contentType: string
+  readonly durationSeconds: number | null
 }
 
 /** The `CallLedger` service tag. Built by `callLedgerLayer`. */

@@ -1,20 +1,32 @@
 /**
  * Builds the whole ledger from its settings: the SQLite file, the event store (embedded SQLite or
- * EventStoreDB), the projections (call view, transcript, stats, do-not-call, then the webhook
- * outbox that reads the call view), the webhook dispatcher woken after each projected batch, and
- * the `CallLedger` facade over them.
+ * EventStoreDB), the projections (call view, transcript, stats, do-not-call, the webhook
+ * endpoints, then the webhook outbox that reads the call view and the endpoints), the webhook
+ * dispatcher woken after each projected batch (sharing deliveries with the other instances through
+ * claims in the log on EventStoreDB), and the `CallLedger` facade over them.
  */
 import { Effect, Layer } from "effect"
+import { callStreamId } from "../domain/callEvents.js"
+import type { CallEventData } from "../domain/callEvents.js"
 import { handleCallCommand } from "../store/callCommandHandler.js"
 import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
-import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
+import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallViews, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
 import type { Projection } from "../projections/index.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import { webhookOutboxProjection } from "../webhooks/webhookOutbox.js"
 import { WebhookDispatcher, webhookDispatcherLayer } from "../webhooks/webhookDispatcher.js"
+import { defaultClaimLeaseMillis } from "../webhooks/webhookDeliveryClaims.js"
+import { publishLocalWebhookEndpoints } from "../webhooks/webhookEndpoints.js"
+import { webhookEndpointsProjection } from "../webhooks/webhookEndpointsProjection.js"
+import { agentQueuesLayer } from "./agentQueues.js"
 import { CallLedger } from "./callLedger.js"
+import { noDialerLayer } from "./dialer/dialer.js"
+import type { Dialer } from "./dialer/dialer.js"
+import { dialQueueLayer } from "./dialer/dialQueue.js"
+import { simulatedDialerLayer } from "./dialer/simulatedDialer.js"
+import { idempotencyKeysLayer } from "./idempotencyKeys.js"
 import type { CallLedgerService } from "./callLedger.js"
 import { presentCall } from "./callPresenter.js"
 import type { LedgerConfig } from "./ledgerConfig.js"
@@ -30,6 +42,11 @@ const callLedgerService = Layer.effect(
     const store = yield* EventStore
     const projections = yield* Projections
     const findBySid = db.prepare("SELECT id FROM calls WHERE call_sid = ? LIMIT 1")
+    const callHistory = (callId: string) =>
+      store.readStream(callStreamId(callId)).pipe(
+        Effect.map((events) => (events.length === 0 ? null : events)),
+        Effect.catchTag("StreamDeleted", () => Effect.succeed(null))
+      )
     const service: CallLedgerService = {
       execute: (command, context) =>
         handleCallCommand(command, context).pipe(
@@ -39,6 +56,15 @@ const callLedgerService = Layer.effect(
           )
         ),
       getCall: (callId) => Effect.sync(() => readCallView(db, callId)),
+      getCalls: (callIds) => Effect.sync(() => readCallViews(db, callIds)),
+      callHistory,
+      recording: (callId) =>
+        Effect.map(callHistory(callId), (events) => {
+          const attached = events?.findLast((e) => e.type === "CallRecordingAttached")
+          if (attached === undefined) return null
+          const { recordingRef, contentType, durationSeconds } = attached.data as CallEventData<"CallRecordingAttached">
+          return { recordingRef, contentType, durationSeconds }
+        }),
       findCallIdBySid: (callSid) => Effect.sync(() => (findBySid.get(callSid) as { id: string } | undefined)?.id ?? null),
       listCalls: (filter) =>
         Effect.try({
@@ -76,9 +102,21 @@ const wakeDispatcherOnBatch = Layer.scopedDiscard(
   })
 )
 
-/** Every projection of an instance, in order: the read models, then the webhook outbox that reads the call view. */
+/** Endpoints this file had before they lived in the log are published to it once, at start. */
+const publishLocalEndpoints = Layer.effectDiscard(
+  publishLocalWebhookEndpoints.pipe(
+    Effect.tap((n) => (n > 0 ? Effect.logInfo(`published ${n} webhook endpoints of this file to the log`) : Effect.void)),
+    Effect.catchAllCause((cause) => Effect.logError("webhook endpoints of this file not published to the log", cause))
+  )
+)
+
+/**
+ * Every projection of an instance, in order: the read models, the webhook endpoints, then the
+ * webhook outbox that reads the call view and the endpoints.
+ */
 export const ledgerProjections = (config: Pick<LedgerConfig, "publicUrl" | "signingKey">): ReadonlyArray<Projection> => [
   ...allProjections,
+  webhookEndpointsProjection,
   webhookOutboxProjection({
     loadCallView: readCallView,
     // The body is written once; its recording URL is signed from the event's own time, not the clock.
@@ -86,8 +124,31 @@ export const ledgerProjections = (config: Pick<LedgerConfig, "publicUrl" | "sign
   })
 ]
 
-/** The ledger's services for one instance: `CallLedger`, `LedgerSettings`, `LedgerDatabase`, `EventStore`, `Projections`, `WebhookDispatcher`. */
-export const callLedgerLayer = (config: LedgerConfig) => {
+/**
+ * Placing and controlling calls: the `Dialer` (`LEDGER_DIALER`), the paced `DialQueue` (which
+ * resumes the numbers still queued), the `AgentQueues` and the `IdempotencyKeys`.
+ */
+const callControlLayer = (config: LedgerConfig, options: CallLedgerOptions) => {
+  const dialer = options.dialer ?? (config.dialer.kind === "simulated"
+    ? simulatedDialerLayer({ stepMillis: config.dialer.simulatedStepMillis })
+    : noDialerLayer)
+  return Layer.mergeAll(dialQueueLayer, agentQueuesLayer(config.agentQueues), idempotencyKeysLayer).pipe(
+    Layer.provideMerge(dialer)
+  )
+}
+
+/** What an embedding service can plug in. */
+export interface CallLedgerOptions {
+  /** A telephony integration (a layer of the `Dialer` port); it wins over `config.dialer.kind`. */
+  readonly dialer?: Layer.Layer<Dialer, never, CallLedger | LedgerSettings> | undefined
+}
+
+/**
+ * The ledger's services for one instance: `CallLedger`, `LedgerSettings`, `LedgerDatabase`,
+ * `EventStore`, `Projections`, `WebhookDispatcher`, and `Dialer`, `DialQueue`, `AgentQueues`,
+ * `IdempotencyKeys`.
+ */
+export const callLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions = {}) => {
   const store = ledgerStoreLayer(config.store, config.databasePath)
   const projections = projectionsLayer(ledgerProjections(config)).pipe(Layer.provideMerge(store))
   const dispatcher = webhookDispatcherLayer({
@@ -95,10 +156,16 @@ export const callLedgerLayer = (config: LedgerConfig) => {
     timeoutMillis: config.webhooks.timeoutMillis,
     maxConcurrency: config.webhooks.concurrency,
     concurrencyPerEndpoint: config.webhooks.endpointConcurrency,
-    requestFiltering: { allowLoopback: config.webhooks.allowLoopback, allowPrivateNetworks: config.webhooks.allowPrivateNetworks }
+    requestFiltering: { allowLoopback: config.webhooks.allowLoopback, allowPrivateNetworks: config.webhooks.allowPrivateNetworks },
+    // On EventStoreDB several instances share the log, so they share deliveries by claims in it;
+    // the embedded file has one process, which owns every delivery.
+    ...(config.store === "sqlite" ? {} : {
+      sharedClaims: { leaseMillis: config.webhooks.claimLeaseMillis ?? defaultClaimLeaseMillis(config.webhooks.timeoutMillis) }
+    })
   }).pipe(Layer.provideMerge(projections))
-  return Layer.mergeAll(callLedgerService, wakeDispatcherOnBatch).pipe(
+  const ledger = Layer.mergeAll(callLedgerService, wakeDispatcherOnBatch, publishLocalEndpoints).pipe(
     Layer.provideMerge(dispatcher),
     Layer.provideMerge(Layer.succeed(LedgerSettings, config))
   )
+  return callControlLayer(config, options).pipe(Layer.provideMerge(ledger))
 }

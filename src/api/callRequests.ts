@@ -5,7 +5,7 @@
 import { Schema } from "effect"
 import {
   AnsweredBy, CallStatus, CallType, Direction, Disposition, E164, EndReason, EndStatus, JsonObject, LanguageTag,
-  Outcome, Sentiment, Speaker
+  Outcome, Sentiment, Speaker, WorkflowEndReason
 } from "../domain/values.js"
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
@@ -183,3 +183,59 @@ export const CreateEndpointBody = Schema.Struct({
   secret: optional(Schema.String)
 }).pipe(Schema.annotations({ ...strict, identifier: "CreateEndpointBody" }))
 export type CreateEndpointBody = typeof CreateEndpointBody.Type
+
+/** `POST /v1/calls/search` (seed 003 `search_calls(call_ids)`): 1 to 100 call ids. */
+export const SearchCallsBody = Schema.Struct({
+  call_ids: Schema.Array(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(100))).pipe(
+    Schema.minItems(1),
+    Schema.maxItems(100, { message: () => "at most 100 call ids per request" })
+  )
+}).pipe(Schema.annotations({ ...strict, identifier: "SearchCallsBody" }))
+export type SearchCallsBody = typeof SearchCallsBody.Type
+
+/**
+ * `POST /v1/calls/batch` (seed 004): `to_numbers` (E.164, 1 to 1000) share `from_number` and
+ * `agent_id`; also `campaign_id`, `script_id`, `language` (BCP-47) and `metadata` for every call.
+ */
+export const CreateBatchBody = Schema.Struct({
+  to_numbers: Schema.Array(E164).pipe(Schema.minItems(1), Schema.maxItems(1000)),
+  from_number: optional(E164),
+  agent_id: optional(Schema.String),
+  agent_name: optional(Schema.String),
+  campaign_id: optional(Schema.NullOr(Schema.String)),
+  script_id: optional(Schema.String),
+  language: optional(LanguageTag),
+  metadata: optional(JsonObject)
+}).pipe(Schema.annotations({ ...strict, identifier: "CreateBatchBody" }))
+export type CreateBatchBody = typeof CreateBatchBody.Type
+
+/** `POST /v1/calls/{id}/metadata` (seed 002): structured results merged into the call's `key_details`. */
+export const MergeMetadataBody = Schema.Struct({
+  key_details: JsonObject
+}).pipe(Schema.annotations({ ...strict, identifier: "MergeMetadataBody" }))
+export type MergeMetadataBody = typeof MergeMetadataBody.Type
+
+/** `POST /v1/calls/{id}/transfer` (seed 002): the agent queue, a brief of at most 280 characters, any JSON context. */
+export const TransferCallBody = Schema.Struct({
+  target: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64)),
+  agent_brief: optional(Schema.NullOr(Schema.String.pipe(Schema.maxLength(280, { message: () => "agent_brief is at most 280 characters" })))),
+  context: optional(JsonObject)
+}).pipe(Schema.annotations({ ...strict, identifier: "TransferCallBody" }))
+export type TransferCallBody = typeof TransferCallBody.Type
+
+/** `POST /v1/calls/{id}/end` (seed 002): why. `dnc_request` puts the number on the do-not-call list. */
+export const EndCallBody = Schema.Struct({
+  reason: WorkflowEndReason
+}).pipe(Schema.annotations({ ...strict, identifier: "EndCallBody" }))
+export type EndCallBody = typeof EndCallBody.Type
+
+/** `GET /v1/calls/agent-availability?target=` (seed 002). */
+export const AgentAvailabilityQuery = Schema.Struct({
+  target: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(64))
+}).pipe(Schema.annotations({ ...strict, identifier: "AgentAvailabilityQuery" }))
+
+/** `GET /v1/calls/{id}/recording?expires=&token=`: the signed URL's parameters (seed 001). */
+export const RecordingQuery = Schema.Struct({
+  expires: optional(Schema.String),
+  token: optional(Schema.String)
+}).pipe(Schema.annotations({ ...strict, identifier: "RecordingQuery" }))

@@ -133,3 +133,71 @@ export const DeliveryDetailResponse = Schema.Struct({
     response_snippet: N(Schema.String)
   }))
 }).pipe(Schema.annotations({ identifier: "WebhookDeliveryDetail" }))
+
+/**
+ * `GET /v1/calls/{id}/events`: the call's history as the log holds it, for audit. `data` is the
+ * event's data as stored (camelCase, instants ISO-8601); `revision` is 0-based in stream
+ * `call-<id>`; `position` is the event's place in the whole log.
+ */
+export const CallEventsResponse = Schema.Struct({
+  call_id: Schema.String,
+  events: Schema.Array(Schema.Struct({
+    event_id: Schema.String,
+    type: Schema.String,
+    revision: Schema.Int,
+    position: Schema.String,
+    occurred_at: Schema.String,
+    recorded_at: Schema.String,
+    data: Schema.Unknown,
+    metadata: Schema.Struct({
+      schema_version: Schema.Int,
+      command_id: Schema.String,
+      correlation_id: Schema.String,
+      causation_id: N(Schema.String)
+    })
+  }))
+}).pipe(Schema.annotations({ identifier: "CallEvents" }))
+
+/** `POST /v1/calls/search` (seed 003): the calls found, in the order asked, and the ids not found. */
+export const CallSearchResponse = Schema.Struct({
+  data: Schema.Array(CallResponse),
+  not_found: Schema.Array(Schema.String)
+}).pipe(Schema.annotations({ identifier: "CallSearchResult" }))
+
+/** `POST /v1/calls/batch` (seed 004): 202 with the batch's id. */
+export const BatchAcceptedResponse = Schema.Struct({
+  batch_id: Schema.String,
+  total: Schema.Int,
+  status: Schema.Literal("queued")
+}).pipe(Schema.annotations({ identifier: "BatchAccepted" }))
+
+/**
+ * `GET /v1/calls/batch/{id}` (seed 004): counts and each number in order: `queued` (waiting its
+ * turn), `initiated` (handed to the dialer; `call_sid` once the provider named it) or `failed`
+ * (`error` says why). `call_id` is the ledger's call, null when none was recorded.
+ */
+export const BatchStatusResponse = Schema.Struct({
+  batch_id: Schema.String,
+  status: Schema.Literal("queued", "in_progress", "completed"),
+  total: Schema.Int,
+  queued: Schema.Int,
+  initiated: Schema.Int,
+  failed: Schema.Int,
+  created_at: Schema.String,
+  calls: Schema.Array(Schema.Struct({
+    to_number: Schema.String,
+    status: Schema.Literal("queued", "initiated", "failed"),
+    call_id: N(Schema.String),
+    call_sid: N(Schema.String),
+    error: N(Schema.String)
+  }))
+}).pipe(Schema.annotations({ identifier: "BatchStatus" }))
+
+/** `GET /v1/calls/agent-availability` (seed 002): `queue_depth` is the live calls transferred to the queue, `agents` its size. */
+export const AgentAvailabilityResponse = Schema.Struct({
+  target: Schema.String,
+  available: Schema.Boolean,
+  queue_depth: Schema.Int,
+  agents: Schema.Int,
+  checked_at: Schema.String
+}).pipe(Schema.annotations({ identifier: "AgentAvailability" }))

@@ -1,18 +1,27 @@
-/** Handlers of the `calls` group: the Calls API over the `CallLedger` service. */
+/**
+ * Handlers of the `calls` group: the Calls API over the `CallLedger` service, and of the
+ * `recordings` group. Placing calls is in `outboundCalls.ts`, seed 002's workflow actions in
+ * `liveCallControl.ts`, signed recording URLs in `recordingAccess.ts`.
+ */
 import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import type { CallRuleViolation } from "../domain/callErrors.js"
-import { CallConflict, CallNotFoundError, InvalidRequest } from "./apiErrors.js"
-import { callIdForIdempotencyKey, newCallId } from "./callIds.js"
+import { positionToString } from "../store/position.js"
+import { InvalidRequest } from "./apiErrors.js"
 import { CallLedger } from "./callLedger.js"
 import type { CallListFilter } from "./callLedger.js"
-import { presentCall } from "./callPresenter.js"
+import { presentCall, presentCallById } from "./callPresenter.js"
 import type { ListCallsQuery } from "./callRequests.js"
 import type { CallResponse } from "./callResponses.js"
 import { CallLedgerApi } from "./callsApi.js"
 import { LedgerSettings } from "./ledgerConfig.js"
-import { commandForReport, dialCommandForBody } from "./reportCommands.js"
+import { agentAvailability, endCall, mergeMetadata, transferCall } from "./liveCallControl.js"
+import { createBatch, createCall, getBatch } from "./outboundCalls.js"
+import { getRecording } from "./recordingAccess.js"
+import { commandForReport } from "./reportCommands.js"
+import { callNotFound, ruleToHttpError } from "./ruleErrors.js"
+
+export { ruleToHttpError } from "./ruleErrors.js"
 
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/
 
@@ -22,21 +31,6 @@ export const rangeBound = (value: string | undefined, edge: "start" | "end"): st
   if (dateOnly.test(value)) return edge === "start" ? `${value}T00:00:00.000Z` : `${value}T23:59:59.999Z`
   return new Date(Date.parse(value)).toISOString()
 }
-
-const ruleMessages: Record<CallRuleViolation["_tag"], string> = {
-  CallNotFound: "no call with this id",
-  CallAlreadyExists: "a call with this id exists already",
-  CallAlreadyEnded: "the call has ended",
-  CallNotActive: "the call is not active",
-  CallNotAnswered: "the call was not answered",
-  TranscriptAlreadyFinal: "the transcript is already final"
-}
-
-/** Maps a decider rule to its HTTP error: 404 for an unknown call, 409 for the rest. */
-export const ruleToHttpError = (error: CallRuleViolation): CallNotFoundError | CallConflict =>
-  error._tag === "CallNotFound"
-    ? new CallNotFoundError({ message: `call ${error.callId} not found`, call_id: error.callId })
-    : new CallConflict({ message: `${ruleMessages[error._tag]}: ${error.callId}`, call_id: error.callId, rule: error._tag })
 
 const filterFromQuery = (q: ListCallsQuery): CallListFilter => ({
   campaignId: q.campaign_id,
@@ -59,13 +53,7 @@ const filterFromQuery = (q: ListCallsQuery): CallListFilter => ({
   cursor: q.cursor
 })
 
-const present = Effect.fn("CallsApi.present")(function*(callId: string) {
-  const ledger = yield* CallLedger
-  const settings = yield* LedgerSettings
-  const view = yield* ledger.getCall(callId)
-  if (view === null) return yield* Effect.fail(new CallNotFoundError({ message: `call ${callId} not found`, call_id: callId }))
-  return presentCall(view, settings, yield* Clock.currentTimeMillis)
-})
+const present = presentCallById
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
@@ -110,19 +98,10 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
       Effect.gen(function*() {
         const ledger = yield* CallLedger
         const transcript = yield* ledger.getTranscript(path.id)
-        if (transcript === null) return yield* Effect.fail(new CallNotFoundError({ message: `call ${path.id} not found`, call_id: path.id }))
+        if (transcript === null) return yield* Effect.fail(callNotFound(path.id))
         return transcript as never
       }))
-    .handle("createCall", ({ payload, headers }) =>
-      Effect.gen(function*() {
-        const ledger = yield* CallLedger
-        const key = headers["idempotency-key"]
-        const callId = key === undefined ? newCallId() : callIdForIdempotencyKey(key)
-        const command = dialCommandForBody(callId, payload, key ?? randomUUID(), yield* nowIso)
-        yield* ledger.execute(command).pipe(Effect.mapError(ruleToHttpError), Effect.catchTag("CallNotFound", Effect.die))
-        // The write waited for the projections, so the view is there.
-        return yield* present(callId).pipe(Effect.orDie)
-      }))
+    .handle("createCall", ({ payload, headers }) => createCall(payload, headers["idempotency-key"]))
     .handle("reportEvent", ({ path, payload, headers }) =>
       Effect.gen(function*() {
         const ledger = yield* CallLedger
@@ -135,4 +114,51 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
           call: yield* present(path.id)
         }
       }))
+    .handle("getCallEvents", ({ path }) =>
+      Effect.gen(function*() {
+        const ledger = yield* CallLedger
+        const events = yield* ledger.callHistory(path.id)
+        if (events === null) return yield* Effect.fail(callNotFound(path.id))
+        return {
+          call_id: path.id,
+          events: events.map((e) => ({
+            event_id: e.eventId,
+            type: e.type,
+            revision: Number(e.revision),
+            position: positionToString(e.position),
+            occurred_at: e.metadata.occurredAt,
+            recorded_at: e.metadata.recordedAt,
+            data: e.data,
+            metadata: {
+              schema_version: e.metadata.schemaVersion,
+              command_id: e.metadata.commandId,
+              correlation_id: e.metadata.correlationId,
+              causation_id: e.metadata.causationId
+            }
+          }))
+        }
+      }))
+    .handle("searchCalls", ({ payload }) =>
+      Effect.gen(function*() {
+        const ledger = yield* CallLedger
+        const settings = yield* LedgerSettings
+        const views = yield* ledger.getCalls(payload.call_ids)
+        const now = yield* Clock.currentTimeMillis
+        const found = new Set(views.map((v) => v.id))
+        return {
+          data: views.map((view) => presentCall(view, settings, now)),
+          not_found: [...new Set(payload.call_ids.filter((id) => !found.has(id)))]
+        }
+      }))
+    .handle("createBatch", ({ payload, headers }) => createBatch(payload, headers["idempotency-key"]))
+    .handle("getBatch", ({ path }) => getBatch(path.id))
+    .handle("agentAvailability", ({ urlParams }) => agentAvailability(urlParams.target))
+    .handle("mergeMetadata", ({ path, payload, headers }) => mergeMetadata(path.id, payload, headers["idempotency-key"]))
+    .handle("transferCall", ({ path, payload, headers }) => transferCall(path.id, payload, headers["idempotency-key"]))
+    .handle("endCall", ({ path, payload, headers }) => endCall(path.id, payload, headers["idempotency-key"]))
+)
+
+/** Handlers of the `recordings` group: signed recording URLs. */
+export const RecordingsHandlers = HttpApiBuilder.group(CallLedgerApi, "recordings", (handlers) =>
+  handlers.handle("getRecording", ({ path, urlParams }) => getRecording(path.id, urlParams))
 )

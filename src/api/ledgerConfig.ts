@@ -3,6 +3,10 @@
  * environment variable (named in each field's docstring); defaults run the embedded store locally.
  */
 import { Context } from "effect"
+import { defaultRateLimits } from "./rateLimits.js"
+import type { RateLimits } from "./rateLimits.js"
+import { defaultAgentQueues } from "./agentQueues.js"
+import type { AgentQueueSettings } from "./agentQueues.js"
 
 export interface LedgerConfig {
   /** `LEDGER_STORE`: `sqlite` (the embedded file, default) or an `esdb://host:2113?tls=false` connection string. */
@@ -23,7 +27,35 @@ export interface LedgerConfig {
   readonly twilioAuthToken: string
   /** `LEDGER_SIGNING_KEY`: HMAC key for signed recording URLs (seed 001: they expire in 1 hour). */
   readonly signingKey: string
+  /**
+   * `LEDGER_REQUIRE_API_KEY`: when true, the Calls and webhook APIs need a bearer API key with the
+   * endpoint's scope (`call-ledger keys create`). Default false: development mode, the API is open.
+   */
+  readonly requireApiKey: boolean
+  /** `LEDGER_RATE_LIMITS` (`create=30,transfer=10,...`): requests a minute per key by route class; default seed 002's. */
+  readonly rateLimits: RateLimits
   readonly webhooks: WebhookSettings
+  readonly dialer: DialerSettings
+  /**
+   * `LEDGER_AGENT_QUEUES` (`sales_specialist=2,support_team=0`): the human agent queues calls can be
+   * transferred to (seed 002), with how many agents each has. Default `sales_specialist=2,support_team=2`.
+   */
+  readonly agentQueues: AgentQueueSettings
+}
+
+/** Who places the calls `POST /v1/calls` and `POST /v1/calls/batch` record, and how fast. */
+export interface DialerSettings {
+  /**
+   * `LEDGER_DIALER`: `none` (default: the ledger records calls and something else drives them, by
+   * reports and telephony callbacks) or `simulated` (the built-in dialer plays a realistic lifecycle).
+   */
+  readonly kind: "none" | "simulated"
+  /** `LEDGER_DIAL_CALLS_PER_INTERVAL`: calls started per interval, default 1 (seed 004: 1 call per second). */
+  readonly callsPerInterval: number
+  /** `LEDGER_DIAL_INTERVAL_MS`: the pacing interval, default 1000 ms. */
+  readonly intervalMillis: number
+  /** `LEDGER_SIMULATED_STEP_MS`: the simulated dialer's pause between lifecycle steps, default 400 ms. */
+  readonly simulatedStepMillis: number
 }
 
 export interface WebhookSettings {
@@ -39,6 +71,11 @@ export interface WebhookSettings {
   readonly allowLoopback: boolean
   /** `LEDGER_WEBHOOK_ALLOW_PRIVATE`: deliver to private and link-local networks (default false: SSRF filtering). */
   readonly allowPrivateNetworks: boolean
+  /**
+   * `LEDGER_WEBHOOK_LEASE_MS`: on EventStoreDB, how long an instance's claim on a delivery holds
+   * before another instance may take it over. Default: the attempt timeout + 20 s.
+   */
+  readonly claimLeaseMillis?: number | undefined
 }
 
 /** The default retry schedule (Standard Webhooks / Svix-like): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
@@ -50,7 +87,13 @@ export const defaultRetryScheduleMillis: ReadonlyArray<number> = [
 export const developmentTwilioAuthToken = "dev-twilio-auth-token"
 
 /** Fills every setting not given with its default. */
-export const makeLedgerConfig = (given: Partial<Omit<LedgerConfig, "webhooks">> & { readonly webhooks?: Partial<WebhookSettings> } = {}): LedgerConfig => {
+export const makeLedgerConfig = (
+  given: Partial<Omit<LedgerConfig, "webhooks" | "rateLimits" | "dialer">> & {
+    readonly webhooks?: Partial<WebhookSettings>
+    readonly dialer?: Partial<DialerSettings>
+    readonly rateLimits?: Partial<RateLimits>
+  } = {}
+): LedgerConfig => {
   const port = given.port ?? 8080
   const host = given.host ?? "127.0.0.1"
   return {
@@ -61,14 +104,24 @@ export const makeLedgerConfig = (given: Partial<Omit<LedgerConfig, "webhooks">> 
     publicUrl: (given.publicUrl ?? `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`).replace(/\/+$/, ""),
     twilioAuthToken: given.twilioAuthToken ?? developmentTwilioAuthToken,
     signingKey: given.signingKey ?? "dev-signing-key",
+    requireApiKey: given.requireApiKey ?? false,
+    rateLimits: { ...defaultRateLimits, ...given.rateLimits },
     webhooks: {
       retryScheduleMillis: given.webhooks?.retryScheduleMillis ?? defaultRetryScheduleMillis,
       timeoutMillis: given.webhooks?.timeoutMillis ?? 10_000,
       concurrency: given.webhooks?.concurrency ?? 32,
       endpointConcurrency: given.webhooks?.endpointConcurrency ?? 4,
       allowLoopback: given.webhooks?.allowLoopback ?? true,
-      allowPrivateNetworks: given.webhooks?.allowPrivateNetworks ?? false
-    }
+      allowPrivateNetworks: given.webhooks?.allowPrivateNetworks ?? false,
+      claimLeaseMillis: given.webhooks?.claimLeaseMillis
+    },
+    dialer: {
+      kind: given.dialer?.kind ?? "none",
+      callsPerInterval: given.dialer?.callsPerInterval ?? 1,
+      intervalMillis: given.dialer?.intervalMillis ?? 1000,
+      simulatedStepMillis: given.dialer?.simulatedStepMillis ?? 400
+    },
+    agentQueues: given.agentQueues ?? defaultAgentQueues
   }
 }
 

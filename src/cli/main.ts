@@ -1,15 +1,16 @@
-/** The `call-ledger` command line: `serve`, `simulate`, `replay`, `audit`. */
+/** The `call-ledger` command line: `serve`, `simulate`, `replay`, `audit`, `keys`. */
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
 import { auditCommand } from "./auditCommand.js"
+import { keysCommand } from "./keysCommand.js"
 import { replayCommand } from "./replayCommand.js"
 import { serveCommand } from "./serveCommand.js"
 import { simulateCommand } from "./simulateCommand.js"
 
 const root = Command.make("call-ledger").pipe(
   Command.withDescription("The ledger of every phone call a voice-AI platform makes or takes"),
-  Command.withSubcommands([serveCommand, simulateCommand, replayCommand, auditCommand])
+  Command.withSubcommands([serveCommand, simulateCommand, replayCommand, auditCommand, keysCommand])
 )
 
 const cli = Command.run(root, { name: "call-ledger", version: "0.1.0" })

@@ -3,6 +3,8 @@ import { Command, Options } from "@effect/cli"
 import { Config, Effect, Layer, Option } from "effect"
 import { developmentTwilioAuthToken, makeLedgerConfig } from "../api/ledgerConfig.js"
 import { httpServerLayer } from "../api/httpServer.js"
+import { parseRateLimits } from "../api/rateLimits.js"
+import { parseAgentQueues } from "../api/agentQueues.js"
 import { dbOption, storeOption } from "./storeOptions.js"
 
 const store = storeOption
@@ -32,6 +34,11 @@ const webhookTimeout = Options.integer("webhook-timeout-ms").pipe(
   Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_TIMEOUT_MS")),
   Options.withDefault(10_000)
 )
+const webhookLease = Options.integer("webhook-lease-ms").pipe(
+  Options.withDescription("On EventStoreDB: how long an instance's claim on a webhook delivery holds before another instance may take it over (default: the timeout + 20 s)"),
+  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_LEASE_MS")),
+  Options.optional
+)
 const allowLoopback = Options.boolean("webhook-deny-loopback").pipe(
   Options.withDescription("Refuse webhook URLs on 127.0.0.0/8 and ::1 (allowed by default for local development)")
 )
@@ -40,11 +47,59 @@ const allowPrivate = Options.boolean("webhook-allow-private").pipe(
   Options.withFallbackConfig(Config.boolean("LEDGER_WEBHOOK_ALLOW_PRIVATE"))
 )
 
+const requireApiKey = Options.boolean("require-api-key").pipe(
+  Options.withDescription("Require a bearer API key with the endpoint's scope (off by default: development mode, the API is open)"),
+  Options.withFallbackConfig(Config.boolean("LEDGER_REQUIRE_API_KEY"))
+)
+const rateLimits = Options.text("rate-limits").pipe(
+  Options.withDescription("Requests a minute per API key by route class, e.g. create=30,metadata=30,agentAvailability=30,transfer=10,end=10 (seed 002's, the default)"),
+  Options.withFallbackConfig(Config.string("LEDGER_RATE_LIMITS")),
+  Options.optional
+)
+
+const dialer = Options.choice("dialer", ["none", "simulated"]).pipe(
+  Options.withDescription("Who places recorded calls: none (reports and telephony callbacks drive them) or simulated (a built-in dialer plays realistic lifecycles)"),
+  Options.withFallbackConfig(Config.literal("none", "simulated")("LEDGER_DIALER")),
+  Options.withDefault("none" as const)
+)
+const dialCallsPerInterval = Options.integer("dial-calls-per-interval").pipe(
+  Options.withDescription("Calls started per pacing interval (default 1)"),
+  Options.withFallbackConfig(Config.integer("LEDGER_DIAL_CALLS_PER_INTERVAL")),
+  Options.withDefault(1)
+)
+const dialIntervalMs = Options.integer("dial-interval-ms").pipe(
+  Options.withDescription("The pacing interval, ms (default 1000: one call per second, as seed 004)"),
+  Options.withFallbackConfig(Config.integer("LEDGER_DIAL_INTERVAL_MS")),
+  Options.withDefault(1000)
+)
+const simulatedStepMs = Options.integer("simulated-step-ms").pipe(
+  Options.withDescription("The simulated dialer's pause between lifecycle steps, ms (default 400)"),
+  Options.withFallbackConfig(Config.integer("LEDGER_SIMULATED_STEP_MS")),
+  Options.withDefault(400)
+)
+const agentQueues = Options.text("agent-queues").pipe(
+  Options.withDescription("Agent queues for transfers with their agent counts, e.g. sales_specialist=2,support_team=0 (default sales_specialist=2,support_team=2)"),
+  Options.withFallbackConfig(Config.string("LEDGER_AGENT_QUEUES")),
+  Options.optional
+)
+
 export const serveCommand = Command.make(
   "serve",
-  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, allowLoopback, allowPrivate },
+  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookLease, allowLoopback, allowPrivate, requireApiKey, rateLimits,
+    dialer, dialCallsPerInterval, dialIntervalMs, simulatedStepMs, agentQueues },
   (o) =>
     Effect.gen(function*() {
+      const limitsText = Option.getOrUndefined(o.rateLimits)
+      const limits = limitsText === undefined
+        ? undefined
+        : yield* Effect.try({ try: () => parseRateLimits(limitsText), catch: (error) => new Error(`--rate-limits: ${(error as Error).message}`) })
+      const queuesText = Option.getOrUndefined(o.agentQueues)
+      const queues = queuesText === undefined
+        ? undefined
+        : yield* Effect.try({ try: () => parseAgentQueues(queuesText), catch: (error) => new Error(`--agent-queues: ${(error as Error).message}`) })
+      if (o.dialCallsPerInterval < 1 || o.dialIntervalMs < 1 || o.simulatedStepMs < 0) {
+        return yield* Effect.fail(new Error("--dial-calls-per-interval and --dial-interval-ms must be at least 1, --simulated-step-ms at least 0"))
+      }
       const config = makeLedgerConfig({
         store: o.store,
         databasePath: o.db,
@@ -53,9 +108,19 @@ export const serveCommand = Command.make(
         ...(Option.isSome(o.publicUrl) ? { publicUrl: o.publicUrl.value } : {}),
         twilioAuthToken: o.twilioAuthToken,
         signingKey: o.signingKey,
+        requireApiKey: o.requireApiKey,
+        ...(limits === undefined ? {} : { rateLimits: limits }),
+        ...(queues === undefined ? {} : { agentQueues: queues }),
+        dialer: {
+          kind: o.dialer,
+          callsPerInterval: o.dialCallsPerInterval,
+          intervalMillis: o.dialIntervalMs,
+          simulatedStepMillis: o.simulatedStepMs
+        },
         webhooks: {
           ...(Option.isSome(o.retrySchedule) ? { retryScheduleMillis: o.retrySchedule.value.split(",").map((s) => Number(s.trim())) } : {}),
           timeoutMillis: o.webhookTimeout,
+          ...(Option.isSome(o.webhookLease) ? { claimLeaseMillis: o.webhookLease.value } : {}),
           allowLoopback: !o.allowLoopback,
           allowPrivateNetworks: o.allowPrivate
         }
@@ -63,7 +128,15 @@ export const serveCommand = Command.make(
       if (config.twilioAuthToken === developmentTwilioAuthToken) {
         yield* Effect.logWarning("TWILIO_AUTH_TOKEN is not set: Twilio signatures are checked with the development token")
       }
-      yield* Effect.logInfo(`call-ledger on ${config.publicUrl} (store: ${config.store}, file: ${config.databasePath})`)
+      if (!config.requireApiKey) {
+        yield* Effect.logWarning(
+          "API keys are not required (development mode): the API is open to anyone who can reach it. " +
+            "Create keys with `call-ledger keys create` and serve with --require-api-key (LEDGER_REQUIRE_API_KEY=true)"
+        )
+      }
+      yield* Effect.logInfo(
+        `call-ledger on ${config.publicUrl} (store: ${config.store}, file: ${config.databasePath}, dialer: ${config.dialer.kind})`
+      )
       return yield* Layer.launch(httpServerLayer(config))
     })
 ).pipe(Command.withDescription("Run the service: the Calls API, projections and the webhook dispatcher"))

@@ -232,7 +232,21 @@ export const makeProjectionRunner = (
       db.exec("PRAGMA analysis_limit = 100000; PRAGMA optimize = 0x10002;")
     }
 
-    const publish = Effect.suspend(() => SubscriptionRef.set(state, { position: lowest(checkpoints, names), failure }))
+    /** `waitFor` callers not yet satisfied; resumed by `publish`. */
+    const waiters = new Set<{ readonly target: Position; readonly resume: (result: Effect.Effect<boolean, ProjectionFailed>) => void }>()
+    const resumeWaiters = (position: Position | null): void => {
+      for (const waiter of waiters) {
+        if (failure !== null) waiter.resume(Effect.fail(failure))
+        else if (position !== null && comparePositions(position, waiter.target) >= 0) waiter.resume(Effect.succeed(true))
+        else continue
+        waiters.delete(waiter)
+      }
+    }
+    const publish = Effect.suspend(() => {
+      const position = lowest(checkpoints, names)
+      resumeWaiters(position)
+      return SubscriptionRef.set(state, { position, failure })
+    })
     const stop = (error: ProjectionFailed) =>
       Effect.suspend(() => {
         failure ??= error
@@ -320,17 +334,21 @@ export const makeProjectionRunner = (
         }
       })
 
+    // A plain waiter list rather than a subscription to `state.changes` per call: read-your-writes
+    // runs on every write, and the subscription cost milliseconds.
     const waitFor = (target: Position, timeout: Duration.DurationInput): Effect.Effect<boolean, ProjectionFailed> =>
-      state.changes.pipe(
-        Stream.mapEffect((s) =>
-          s.failure !== null
-            ? Effect.fail(s.failure)
-            : Effect.succeed(s.position !== null && comparePositions(s.position, target) >= 0)
-        ),
-        Stream.filter((reached) => reached),
-        Stream.runHead,
-        Effect.timeoutTo({ duration: timeout, onSuccess: Option.isSome, onTimeout: () => false })
-      )
+      Effect.suspend(() => {
+        if (failure !== null) return Effect.fail(failure)
+        const position = lowest(checkpoints, names)
+        if (position !== null && comparePositions(position, target) >= 0) return Effect.succeed(true)
+        return Effect.async<boolean, ProjectionFailed>((resume) => {
+          const waiter = { target, resume }
+          waiters.add(waiter)
+          return Effect.sync(() => {
+            waiters.delete(waiter)
+          })
+        }).pipe(Effect.timeoutTo({ duration: timeout, onSuccess: (reached) => reached, onTimeout: () => false }))
+      })
 
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
       Effect.gen(function*() {

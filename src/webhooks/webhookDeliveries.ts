@@ -155,7 +155,8 @@ export const getWebhookDelivery = Effect.fn("Webhooks.getDelivery")(function*(id
 
 /**
  * Manual redelivery: puts the delivery back to `pending`, due now, with the retry schedule
- * started afresh and the same `webhook-id`; wakes the `WebhookDispatcher` when one runs.
+ * started afresh and the same `webhook-id`; when a `WebhookDispatcher` runs, reopens the delivery
+ * for the other instances (shared claims) and wakes it.
  * Fails with `WebhookDeliveryNotFound`, or `WebhookEndpointDisabled` when its endpoint is disabled.
  */
 export const retryWebhookDelivery = Effect.fn("Webhooks.retryDelivery")(function*(id: string) {
@@ -165,9 +166,11 @@ export const retryWebhookDelivery = Effect.fn("Webhooks.retryDelivery")(function
   ).get(id) as { readonly endpoint_id: string; readonly enabled: number } | undefined
   if (row === undefined) return yield* Effect.fail(new WebhookDeliveryNotFound({ id }))
   if (row.enabled !== 1) return yield* Effect.fail(new WebhookEndpointDisabled({ id: row.endpoint_id }))
+  const dispatcher = yield* Effect.serviceOption(WebhookDispatcher)
+  // Reopened for the other instances first, so a claim right after sees it open, not settled.
+  if (Option.isSome(dispatcher)) yield* dispatcher.value.reopen(id)
   const now = yield* Clock.currentTimeMillis
   db.prepare("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, schedule_step = 0 WHERE id = ?").run(now, id)
-  const dispatcher = yield* Effect.serviceOption(WebhookDispatcher)
   if (Option.isSome(dispatcher)) dispatcher.value.wake()
   return yield* getWebhookDelivery(id)
 })

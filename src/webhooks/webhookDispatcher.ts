@@ -12,19 +12,25 @@
  * - Each attempt row and the delivery's new state are written in one transaction. An attempt cut
  *   off by shutdown is not recorded: the delivery stays pending and the next dispatcher sends it
  *   again with the same `webhook-id` (at-least-once; receivers dedupe on it).
- * - `claim` is the seam for several instances sharing deliveries (DESIGN.md, "Webhooks"); locally
- *   every claim succeeds.
+ * - `claim` (before each attempt) and `completed` (after it is recorded) are the seam for several
+ *   instances sharing deliveries (DESIGN.md, "Webhooks"): a claim may say another instance holds
+ *   the delivery (`Busy`) or already moved it on (`Elsewhere`: its state is copied into the local
+ *   row, nothing is sent). Locally every claim succeeds; `webhookDeliveryClaims.ts` shares them
+ *   through the log, and `webhookDispatcherLayer` uses it when given `sharedClaims`.
  */
 import got from "got"
 import PQueue from "p-queue"
 import { Context, Effect, Fiber, Layer } from "effect"
 import { makeAppendSignal } from "../store/appendSignal.js"
+import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { makeWebhookAgents } from "./requestFiltering.js"
 import type { RequestFilteringOptions } from "./requestFiltering.js"
 import { defaultRetryJitter, defaultRetryScheduleMillis, nextRetryDelay } from "./retrySchedule.js"
-import { disableEndpointRows } from "./webhookEndpoints.js"
+import { makeSharedDeliveryClaims } from "./webhookDeliveryClaims.js"
+import type { SharedDeliveryClaimsOptions } from "./webhookDeliveryClaims.js"
+import { disableEndpointRows, recordWebhookEndpointDisabled } from "./webhookEndpoints.js"
 import type { WebhookDeliveryStatus as DeliveryStatus } from "./webhookDeliveries.js"
 import { signWebhook } from "./webhookSigning.js"
 import { ensureWebhookTables } from "./webhookTables.js"
@@ -37,7 +43,7 @@ export interface DeliveryClaim {
   readonly attempt: number
 }
 
-/** What one recorded attempt did. */
+/** What one recorded attempt did. Instants in ms since the epoch. */
 export interface WebhookAttemptOutcome {
   readonly deliveryId: string
   readonly endpointId: string
@@ -49,7 +55,49 @@ export interface WebhookAttemptOutcome {
   readonly status: DeliveryStatus
   /** Next attempt, ms since the epoch, when still pending. */
   readonly nextAttemptAt: number | null
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly responseSnippet: string | null
+  /** Attempts since the retry schedule (re)started, this one included. */
+  readonly scheduleStep: number
 }
+
+/** One attempt as another instance recorded it (ms since the epoch). */
+export interface SharedAttempt {
+  readonly attempt: number
+  readonly startedAt: number
+  readonly durationMs: number
+  readonly statusCode: number | null
+  readonly error: string | null
+  readonly responseSnippet: string | null
+}
+
+/** A delivery's state as the instances share it, to copy into the local row. */
+export interface SharedDeliveryState {
+  readonly status: DeliveryStatus
+  /** Attempts made by any instance (including ones cut off before their outcome was known). */
+  readonly attemptCount: number
+  readonly scheduleStep: number
+  /** When pending: not before this instant. */
+  readonly nextAttemptAt: number | null
+  readonly deliveredAt: number | null
+  /** Recorded attempts, oldest first. */
+  readonly attempts: ReadonlyArray<SharedAttempt>
+}
+
+/** What `claim` answers (a boolean is short for `Claimed` / `Busy` for one poll interval). */
+export type ClaimDecision =
+  /** Attempt it now, as attempt number `attempt` at `scheduleStep` (defaults: the local row's), after copying `attempts` in. */
+  | {
+    readonly _tag: "Claimed"
+    readonly attempt?: number | undefined
+    readonly scheduleStep?: number | undefined
+    readonly attempts?: ReadonlyArray<SharedAttempt> | undefined
+  }
+  /** Another instance holds it: leave it until `until` (ms since the epoch), then ask again. */
+  | { readonly _tag: "Busy"; readonly until: number }
+  /** Another instance moved it on (delivered, given up, or a retry scheduled): copy its state, send nothing. */
+  | { readonly _tag: "Elsewhere"; readonly state: SharedDeliveryState }
 
 /** Dispatcher settings; all optional. Durations in ms. */
 export interface WebhookDispatcherOptions {
@@ -73,8 +121,14 @@ export interface WebhookDispatcherOptions {
   readonly shutdownGraceMillis?: number | undefined
   /** SSRF filtering of target addresses, or false for none (default: loopback allowed, private networks blocked). */
   readonly requestFiltering?: RequestFilteringOptions | false | undefined
-  /** Called before each attempt; false means another instance has it (default: always true). */
-  readonly claim?: ((delivery: DeliveryClaim) => boolean | Promise<boolean>) | undefined
+  /** Called before each attempt; false means another instance has it (default: always true). See `ClaimDecision`. */
+  readonly claim?: ((delivery: DeliveryClaim) => boolean | ClaimDecision | Promise<boolean | ClaimDecision>) | undefined
+  /** Called after each recorded attempt of a claimed delivery, before its slot frees (tell the other instances). A failure is logged. */
+  readonly completed?: ((outcome: WebhookAttemptOutcome) => void | Promise<void>) | undefined
+  /** Called by a manual redelivery before the row is put back to pending (reopen it for the other instances too). */
+  readonly reopen?: ((deliveryId: string) => Promise<void>) | undefined
+  /** Called after a 410 Gone disabled an endpoint in the local file (record it in the log). A failure is logged. */
+  readonly endpointGone?: ((endpointId: string) => void | Promise<void>) | undefined
   /** The clock, ms since the epoch (default Date.now; the Layer uses Effect's Clock). */
   readonly now?: (() => number) | undefined
   /** Called after each recorded attempt (logs, metrics). */
@@ -99,6 +153,8 @@ export interface WebhookDispatcherEngine {
   readonly inFlight: () => number
   /** Stops taking work and waits for attempts in flight up to the grace period, then aborts them (not recorded). */
   readonly stop: () => Promise<void>
+  /** A manual redelivery is about to put `deliveryId` back to pending: the `reopen` hook. */
+  readonly reopen: (deliveryId: string) => Promise<void>
   readonly pollIntervalMillis: number
 }
 
@@ -154,6 +210,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   const pollIntervalMillis = options.pollIntervalMillis ?? 1_000
   const graceMillis = options.shutdownGraceMillis ?? 10_000
   const claim = options.claim ?? (() => true)
+  const completed = options.completed ?? (() => undefined)
   const now = options.now ?? Date.now
   const userAgent = options.userAgent ?? "call-ledger"
   const snippetChars = options.responseSnippetChars ?? 1024
@@ -203,6 +260,47 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
      WHERE id = ?`
   )
 
+  const insertSharedAttempt = db.prepare(
+    `INSERT OR IGNORE INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_snippet)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`
+  )
+  const alignDelivery = db.prepare("UPDATE webhook_deliveries SET attempt_count = ?, schedule_step = ? WHERE id = ? AND status = 'pending'")
+  const adoptDelivery = db.prepare(
+    `UPDATE webhook_deliveries SET status = ?, attempt_count = ?, schedule_step = ?, next_attempt_at = ?,
+       last_attempt_at = COALESCE(?, last_attempt_at), last_status_code = COALESCE(?, last_status_code),
+       last_error = COALESCE(?, last_error), delivered_at = COALESCE(delivered_at, ?)
+     WHERE id = ? AND status = 'pending'`
+  )
+
+  const copyAttempts = (deliveryId: string, attempts: ReadonlyArray<SharedAttempt>): void => {
+    for (const a of attempts) {
+      insertSharedAttempt.run(deliveryId, a.attempt, a.startedAt, a.durationMs, a.statusCode, a.error, a.responseSnippet)
+    }
+  }
+
+  /** Before sending a shared delivery: the local row takes the shared attempt numbering and schedule step. */
+  const align = db.transaction((deliveryId: string, decision: Extract<ClaimDecision, { _tag: "Claimed" }>): void => {
+    copyAttempts(deliveryId, decision.attempts ?? [])
+    const row = state.get(deliveryId) as StateRow | undefined
+    if (row === undefined) return
+    alignDelivery.run(
+      decision.attempt === undefined ? row.attempt_count : decision.attempt - 1,
+      decision.scheduleStep ?? row.schedule_step,
+      deliveryId
+    )
+  })
+
+  /** Another instance moved the delivery on: the local row (still pending) takes its state. */
+  const adopt = db.transaction((deliveryId: string, shared: SharedDeliveryState): void => {
+    copyAttempts(deliveryId, shared.attempts)
+    const last = shared.attempts[shared.attempts.length - 1]
+    adoptDelivery.run(
+      shared.status, shared.attemptCount, shared.scheduleStep, shared.status === "pending" ? shared.nextAttemptAt : null,
+      last?.startedAt ?? null, last?.statusCode ?? null, last?.error ?? null,
+      shared.status === "delivered" ? shared.deliveredAt : null, deliveryId
+    )
+  })
+
   const record = db.transaction((result: AttemptResult): WebhookAttemptOutcome | null => {
     const row = state.get(result.deliveryId) as StateRow | undefined
     if (row === undefined) return null
@@ -228,8 +326,19 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       status === "delivered" ? result.finishedAt : null, result.deliveryId
     )
     if (code === 410) disableEndpointRows(db, row.endpoint_id, result.finishedAt, "gone")
-    return { deliveryId: result.deliveryId, endpointId: row.endpoint_id, attempt, statusCode: code, error: result.error, status, nextAttemptAt }
+    return {
+      deliveryId: result.deliveryId, endpointId: row.endpoint_id, attempt, statusCode: code, error: result.error, status, nextAttemptAt,
+      startedAt: result.startedAt, durationMs: result.finishedAt - result.startedAt, responseSnippet: result.snippet, scheduleStep: step
+    }
   })
+
+  const logged = async (what: string, hook: () => void | Promise<void>): Promise<void> => {
+    try {
+      await hook()
+    } catch (e) {
+      Effect.runFork(Effect.logError(what, describeError(e)))
+    }
+  }
 
   const send = async (row: TargetRow): Promise<void> => {
     const startedAt = now()
@@ -263,7 +372,11 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     // Cut off by shutdown: leave the delivery pending for the next dispatcher (the db may be closing).
     if (abort.signal.aborted) return
     const outcome = record({ deliveryId: row.id, startedAt, finishedAt: now(), statusCode, error, snippet })
-    if (outcome !== null) options.onAttempt?.(outcome)
+    if (outcome === null) return
+    options.onAttempt?.(outcome)
+    await logged("webhook attempt not shared", () => completed(outcome))
+    const gone = options.endpointGone
+    if (statusCode === 410 && gone !== undefined) await logged("webhook endpoint gone not recorded", () => gone(row.endpoint_id))
   }
 
   const attempt = async (deliveryId: string): Promise<void> => {
@@ -271,11 +384,25 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       if (stopping) return
       const row = target.get(deliveryId) as TargetRow | undefined
       if (row === undefined) return
-      if (!(await claim({ deliveryId, endpointId: row.endpoint_id, attempt: row.attempt_count + 1 }))) {
-        claimedElsewhere.set(deliveryId, now() + pollIntervalMillis)
+      const answer = await claim({ deliveryId, endpointId: row.endpoint_id, attempt: row.attempt_count + 1 })
+      const decision: ClaimDecision = answer === true
+        ? { _tag: "Claimed" }
+        : answer === false
+        ? { _tag: "Busy", until: now() + pollIntervalMillis }
+        : answer
+      if (decision._tag === "Busy") {
+        claimedElsewhere.set(deliveryId, decision.until)
         return
       }
+      if (decision._tag === "Elsewhere") {
+        adopt(deliveryId, decision.state)
+        return
+      }
+      // Stopping after a claim: the claim's lease runs out and another instance (or the next start) takes it.
       if (stopping) return
+      if (decision.attempt !== undefined || decision.scheduleStep !== undefined || decision.attempts !== undefined) {
+        align(deliveryId, decision)
+      }
       const sending = send(row)
       running.add(sending)
       try {
@@ -353,6 +480,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     waitForWake: (timeoutMillis) => signal.ticket(timeoutMillis),
     inFlight: () => picked.size,
     stop,
+    reopen: (deliveryId) => options.reopen?.(deliveryId) ?? Promise.resolve(),
     pollIntervalMillis
   }
 }
@@ -402,29 +530,62 @@ export interface WebhookDispatcherService {
   readonly wake: () => void
   /** Deliveries queued or in flight. */
   readonly inFlight: () => number
+  /** Before a manual redelivery puts `deliveryId` back to pending: reopens it for the other instances. */
+  readonly reopen: (deliveryId: string) => Effect.Effect<void>
 }
 
 /** The webhook dispatcher service tag. */
 export class WebhookDispatcher extends Context.Tag("call-ledger/WebhookDispatcher")<WebhookDispatcher, WebhookDispatcherService>() {}
 
+/** Settings of `webhookDispatcherLayer`: the dispatcher's, plus how deliveries are shared. */
+export interface WebhookDispatcherLayerOptions
+  extends Omit<WebhookDispatcherOptions, "now" | "claim" | "completed" | "reopen" | "endpointGone">
+{
+  /**
+   * Share deliveries with the other instances on the same log, by claims in the store
+   * (`webhookDeliveryClaims.ts`). Default: none, this instance owns every delivery of its file
+   * (one process on the embedded store).
+   */
+  readonly sharedClaims?: Omit<SharedDeliveryClaimsOptions, "now"> | undefined
+}
+
 /**
  * Scoped layer: starts the dispatcher's loop as a background fiber over `LedgerDatabase`, with
  * Effect's `Clock` as its clock; closing the scope stops the loop and waits for attempts in flight
- * (bounded by `shutdownGraceMillis`).
+ * (bounded by `shutdownGraceMillis`). A 410 Gone disables the endpoint in the log too
+ * (`WebhookEndpointDisabled`, reason `gone`), so every instance stops sending to it.
  */
 export const webhookDispatcherLayer = (
-  options: Omit<WebhookDispatcherOptions, "now"> = {}
-): Layer.Layer<WebhookDispatcher, never, LedgerDatabase> =>
+  options: WebhookDispatcherLayerOptions = {}
+): Layer.Layer<WebhookDispatcher, never, LedgerDatabase | EventStore> =>
   Layer.scoped(
     WebhookDispatcher,
     Effect.gen(function*() {
       const db = yield* LedgerDatabase
+      const store = yield* EventStore
       const clock = yield* Effect.clock
-      const engine = makeWebhookDispatcher(db, { ...options, now: () => clock.unsafeCurrentTimeMillis() })
+      const now = () => clock.unsafeCurrentTimeMillis()
+      const { sharedClaims, ...dispatcherOptions } = options
+      const claims = sharedClaims === undefined ? null : makeSharedDeliveryClaims(store, { ...sharedClaims, now })
+      const endpointGone = (endpointId: string) =>
+        Effect.runPromise(
+          recordWebhookEndpointDisabled(endpointId, "gone").pipe(
+            Effect.provideService(EventStore, store),
+            Effect.catchTag("WebhookEndpointNotFound", () => Effect.void),
+            Effect.asVoid
+          )
+        )
+      const engine = makeWebhookDispatcher(db, {
+        ...dispatcherOptions,
+        now,
+        endpointGone,
+        ...(claims === null ? {} : { claim: claims.claim, completed: claims.completed, reopen: claims.reopen })
+      })
+      if (claims !== null) yield* Effect.logDebug(`webhook deliveries shared through the log as instance ${claims.instance}`)
       // Finalizers run last-added first: the loop is interrupted, then attempts in flight are awaited.
       yield* Effect.addFinalizer(() => Effect.promise(engine.stop))
       yield* Effect.forkScoped(dispatchLoop(engine))
       engine.wake()
-      return { wake: engine.wake, inFlight: engine.inFlight }
+      return { wake: engine.wake, inFlight: engine.inFlight, reopen: (deliveryId) => Effect.promise(() => engine.reopen(deliveryId)) }
     })
   )

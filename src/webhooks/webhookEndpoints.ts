@@ -2,11 +2,22 @@
  * Webhook endpoints (subscriptions): a URL, a Standard Webhooks signing secret and the event
  * types it wants. Deleting an endpoint disables it, so its deliveries and attempts stay readable,
  * and cancels its pending deliveries. Instants come from Effect's `Clock`.
+ *
+ * Writes go to the log (`webhook-endpoint-<id>` streams, `webhookEndpointEvents.ts`), so every
+ * instance on one store learns them; reads come from the `webhook_endpoints` table, the
+ * projection of those streams (`webhookEndpointsProjection.ts`). A write waits for this
+ * instance's projections, so a read after it sees it.
  */
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Schema } from "effect"
+import { Projections } from "../projections/projectionRunner.js"
+import { eventIdFor, schemaVersion } from "../store/callCommandHandler.js"
+import { EventStore, WrongExpectedRevision } from "../store/eventStore.js"
+import type { ExpectedRevision, Position } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { evolveWebhookEndpoint, foldWebhookEndpoint, webhookEndpointStreamId } from "./webhookEndpointEvents.js"
+import type { WebhookEndpointEvent, WebhookEndpointState } from "./webhookEndpointEvents.js"
 import { WebhookEndpointInvalid, WebhookEndpointNotFound } from "./webhookErrors.js"
 import { defaultWebhookEventTypes, isWebhookEventType, webhookEventTypes } from "./webhookEventTypes.js"
 import type { WebhookEventType } from "./webhookEventTypes.js"
@@ -69,6 +80,18 @@ const toEndpoint = (row: EndpointRow): WebhookEndpoint => ({
   disabledReason: row.disabled_reason
 })
 
+const fromState = (state: WebhookEndpointState): WebhookEndpoint => ({
+  id: state.id,
+  url: state.url,
+  secret: state.secret,
+  eventTypes: [...state.eventTypes],
+  description: state.description,
+  enabled: state.enabled,
+  createdAt: state.createdAt,
+  disabledAt: state.disabledAt,
+  disabledReason: state.disabledReason
+})
+
 const invalid = (field: string, message: string) => new WebhookEndpointInvalid({ field, message })
 
 /** Checks a subscriber URL: absolute `http:` or `https:`, a host, no user:password, at most 2048 characters. */
@@ -106,12 +129,66 @@ const database = Effect.map(LedgerDatabase, (db) => {
   return db
 })
 
+/** How long an endpoint write waits for the projections before answering anyway (read-your-writes). */
+const readYourWritesTimeout = "5 seconds"
+
+const maxConflictRetries = 10
+
+/** Appends one endpoint event (a fresh command id, its deterministic event id) with the expected revision. */
+const appendEndpointEvent = (endpointId: string, event: WebhookEndpointEvent, expected: ExpectedRevision, atMillis: number) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const commandId = randomUUID()
+    const at = new Date(atMillis).toISOString()
+    return yield* store.appendToStream(webhookEndpointStreamId(endpointId), [{
+      eventId: eventIdFor(commandId, 0),
+      type: event.type,
+      data: event.data,
+      metadata: { schemaVersion, commandId, correlationId: commandId, causationId: null, occurredAt: at, recordedAt: at }
+    }], expected)
+  })
+
+/** Waits until this instance's projections have applied `position`, so its reads see the write. */
+const awaitProjections = (position: Position) =>
+  Effect.flatMap(Projections, (projections) => projections.waitFor(position, readYourWritesTimeout)).pipe(Effect.orDie)
+
 /**
- * Creates an enabled endpoint with id `ep_<32 hex>`. Fails with `WebhookEndpointInvalid` naming
- * `url`, `eventTypes`, `description` or `secret`. It receives only events recorded from now on.
+ * The write path of an existing endpoint: read its stream, fold, `decide` the event (null: nothing
+ * to do), append with the revision read; on a conflict read and decide again. Fails with
+ * `WebhookEndpointNotFound` when the endpoint was never registered, or with `decide`'s error.
+ */
+const changeEndpoint = <E>(
+  id: string,
+  decide: (state: WebhookEndpointState, atMillis: number) => Effect.Effect<WebhookEndpointEvent | null, E>
+) =>
+  Effect.gen(function*() {
+    const store = yield* EventStore
+    const attempt = Effect.gen(function*() {
+      const events = yield* store.readStream(webhookEndpointStreamId(id)).pipe(Effect.orDie)
+      const state = foldWebhookEndpoint(events)
+      const last = events[events.length - 1]
+      if (state === null || last === undefined) return yield* Effect.fail(new WebhookEndpointNotFound({ id }))
+      const now = yield* Clock.currentTimeMillis
+      const event = yield* decide(state, now)
+      if (event === null) return { state, position: null }
+      const result = yield* appendEndpointEvent(id, event, last.revision, now).pipe(
+        Effect.catchTag("StreamDeleted", (e) => Effect.die(e))
+      )
+      return { state: evolveWebhookEndpoint(state, event)!, position: result.position }
+    })
+    return yield* attempt.pipe(
+      Effect.retry({ while: (e) => e instanceof WrongExpectedRevision, times: maxConflictRetries }),
+      Effect.catchIf((e): e is WrongExpectedRevision => e instanceof WrongExpectedRevision, (e) => Effect.die(e))
+    )
+  })
+
+/**
+ * Creates an enabled endpoint with id `ep_<32 hex>`: appends `WebhookEndpointRegistered` to its
+ * stream and waits for this instance's projections (read-your-writes). Fails with
+ * `WebhookEndpointInvalid` naming `url`, `eventTypes`, `description` or `secret`. It receives only
+ * events recorded from now on.
  */
 export const createWebhookEndpoint = Effect.fn("Webhooks.createEndpoint")(function*(input: CreateWebhookEndpointInput) {
-  const db = yield* database
   const urlError = validateEndpointUrl(input.url)
   if (urlError !== null) return yield* Effect.fail(urlError)
   const eventTypes = validateEventTypes(input.eventTypes)
@@ -125,11 +202,21 @@ export const createWebhookEndpoint = Effect.fn("Webhooks.createEndpoint")(functi
   }
   const now = yield* Clock.currentTimeMillis
   const id = `ep_${randomUUID().replaceAll("-", "")}`
-  db.prepare(
-    `INSERT INTO webhook_endpoints (id, url, secret, event_types, description, enabled, created_at)
-     VALUES (?, ?, ?, ?, ?, 1, ?)`
-  ).run(id, input.url, input.secret ?? generateWebhookSecret(), JSON.stringify(eventTypes), description, now)
-  return toEndpoint(readRow(db, id)!)
+  const event: WebhookEndpointEvent = {
+    type: "WebhookEndpointRegistered",
+    data: {
+      endpointId: id,
+      url: input.url,
+      secret: input.secret ?? generateWebhookSecret(),
+      eventTypes,
+      description,
+      createdAt: new Date(now).toISOString()
+    }
+  }
+  // A fresh id never conflicts; a conflict or a tombstone here is a bug.
+  const result = yield* appendEndpointEvent(id, event, "no_stream", now).pipe(Effect.orDie)
+  yield* awaitProjections(result.position)
+  return fromState(evolveWebhookEndpoint(null, event)!)
 })
 
 /** Every endpoint, oldest first; disabled ones only when `includeDisabled`. */
@@ -168,33 +255,109 @@ export const disableEndpointRows = (db: SqliteDatabase, id: string, atMillis: nu
   })()
 }
 
-/** Deletes an endpoint: disables it (reason `deleted`) and cancels its pending deliveries. Idempotent. Fails with `WebhookEndpointNotFound`. */
+/**
+ * Appends `WebhookEndpointDisabled` with `reason` unless the endpoint is already disabled, without
+ * waiting for the projections (the dispatcher's 410 path). Fails with `WebhookEndpointNotFound`.
+ */
+export const recordWebhookEndpointDisabled = (id: string, reason: string) =>
+  changeEndpoint(id, (state, now) =>
+    Effect.succeed<WebhookEndpointEvent | null>(
+      state.enabled ? { type: "WebhookEndpointDisabled", data: { endpointId: id, reason, at: new Date(now).toISOString() } } : null
+    ))
+
+/**
+ * Deletes an endpoint: disables it (reason `deleted`), which cancels its pending deliveries on
+ * every instance. Idempotent. Waits for this instance's projections. Fails with `WebhookEndpointNotFound`.
+ */
 export const disableWebhookEndpoint = Effect.fn("Webhooks.disableEndpoint")(function*(id: string) {
-  const db = yield* database
-  const now = yield* Clock.currentTimeMillis
-  if (!disableEndpointRows(db, id, now, "deleted")) return yield* Effect.fail(new WebhookEndpointNotFound({ id }))
-  return toEndpoint(readRow(db, id)!)
+  const { state, position } = yield* recordWebhookEndpointDisabled(id, "deleted")
+  if (position !== null) yield* awaitProjections(position)
+  return fromState(state)
 })
 
 /**
  * Replaces the signing secret (the given one, or a fresh one). The old secret keeps signing next
  * to the new one for `previousSecretGraceMillis` (default 24 h), so a receiver can switch without
- * rejecting deliveries. Fails with `WebhookEndpointNotFound` or `WebhookEndpointInvalid` (`secret`).
+ * rejecting deliveries. Appends `WebhookEndpointSecretRotated` and waits for this instance's
+ * projections. Fails with `WebhookEndpointNotFound` or `WebhookEndpointInvalid` (`secret`).
  */
 export const rotateWebhookEndpointSecret = Effect.fn("Webhooks.rotateSecret")(function*(
   id: string,
   options: { readonly secret?: string | undefined; readonly previousSecretGraceMillis?: number | undefined } = {}
 ) {
-  const db = yield* database
   if (options.secret !== undefined && !isValidWebhookSecret(options.secret)) {
     return yield* Effect.fail(invalid("secret", "whsec_ followed by the base64 of 24 to 64 bytes"))
   }
-  const row = readRow(db, id)
-  if (row === undefined) return yield* Effect.fail(new WebhookEndpointNotFound({ id }))
-  const now = yield* Clock.currentTimeMillis
+  const secret = options.secret ?? generateWebhookSecret()
   const grace = options.previousSecretGraceMillis ?? defaultPreviousSecretGraceMillis
-  db.prepare(
-    "UPDATE webhook_endpoints SET secret = ?, previous_secret = ?, previous_secret_until = ? WHERE id = ?"
-  ).run(options.secret ?? generateWebhookSecret(), grace > 0 ? row.secret : null, grace > 0 ? now + grace : null, id)
-  return toEndpoint(readRow(db, id)!)
+  const { state, position } = yield* changeEndpoint(id, (current, now) =>
+    Effect.succeed<WebhookEndpointEvent | null>({
+      type: "WebhookEndpointSecretRotated",
+      data: {
+        endpointId: id,
+        secret,
+        previousSecret: grace > 0 ? current.secret : null,
+        previousSecretUntil: grace > 0 ? new Date(now + grace).toISOString() : null,
+        at: new Date(now).toISOString()
+      }
+    }))
+  if (position !== null) yield* awaitProjections(position)
+  return fromState(state)
+})
+
+/**
+ * Endpoints this ledger file holds that the log does not (created before endpoints moved into the
+ * log) are appended to the log once, with their original creation time, secrets and state, so
+ * every instance learns them. Returns how many. Safe to run at every start and on several
+ * instances at once (`no_stream`: the first one wins).
+ */
+export const publishLocalWebhookEndpoints = Effect.gen(function*() {
+  const db = yield* database
+  const store = yield* EventStore
+  const rows = db.prepare("SELECT * FROM webhook_endpoints ORDER BY created_at, id").all() as Array<EndpointRow & {
+    readonly previous_secret: string | null
+    readonly previous_secret_until: number | null
+  }>
+  let published = 0
+  for (const row of rows) {
+    const streamId = webhookEndpointStreamId(row.id)
+    const existing = yield* store.readStream(streamId, { maxCount: 1 }).pipe(Effect.orDie)
+    if (existing.length > 0) continue
+    const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const events: Array<WebhookEndpointEvent> = [{
+      type: "WebhookEndpointRegistered",
+      data: {
+        endpointId: row.id, url: row.url, secret: row.secret, eventTypes: JSON.parse(row.event_types) as Array<WebhookEventType>,
+        description: row.description, createdAt: iso(row.created_at)
+      }
+    }]
+    if (row.previous_secret !== null) {
+      events.push({
+        type: "WebhookEndpointSecretRotated",
+        data: {
+          endpointId: row.id, secret: row.secret, previousSecret: row.previous_secret,
+          previousSecretUntil: row.previous_secret_until === null ? null : iso(row.previous_secret_until), at: now
+        }
+      })
+    }
+    if (row.enabled !== 1) {
+      events.push({
+        type: "WebhookEndpointDisabled",
+        data: { endpointId: row.id, reason: row.disabled_reason ?? "deleted", at: row.disabled_at === null ? now : iso(row.disabled_at) }
+      })
+    }
+    const commandId = randomUUID()
+    const appended = yield* store.appendToStream(streamId, events.map((event, index) => ({
+      eventId: eventIdFor(commandId, index),
+      type: event.type,
+      data: event.data,
+      metadata: { schemaVersion, commandId, correlationId: commandId, causationId: null, occurredAt: now, recordedAt: now }
+    })), "no_stream").pipe(
+      Effect.as(true),
+      Effect.catchTag("WrongExpectedRevision", () => Effect.succeed(false)),
+      Effect.catchTag("StreamDeleted", () => Effect.succeed(false))
+    )
+    if (appended) published++
+  }
+  return published
 })

@@ -4,6 +4,7 @@
  */
 import { Effect } from "effect"
 import type { CallCommand } from "../../src/domain/callCommands.js"
+import { callStreamPrefix } from "../../src/domain/callEvents.js"
 import { handleCallCommand } from "../../src/store/callCommandHandler.js"
 import { EventStore } from "../../src/store/eventStore.js"
 import type { EventStoreService, RecordedEvent } from "../../src/store/eventStore.js"
@@ -16,9 +17,9 @@ export const runCommands = (store: EventStoreService, commands: ReadonlyArray<Ca
     )
   )
 
-/** Every event of `$all`, in position order. */
+/** Every call event of `$all` (not the endpoint streams), in position order. */
 export const readAllEvents = (store: EventStoreService): Promise<ReadonlyArray<RecordedEvent>> =>
-  Effect.runPromise(store.readAll())
+  Effect.runPromise(store.readAll({ filter: { streamPrefixes: [callStreamPrefix] } }))
 
 const base = (callId: string, step: string, at: string) => ({ commandId: `${callId}-${step}`, callId, at })
 

@@ -4,6 +4,7 @@ import { join } from "node:path"
 import { Effect, Layer } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
+import { EventStore } from "../../src/store/eventStore.js"
 import type { EventStoreService } from "../../src/store/eventStore.js"
 import { LedgerDatabase, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
@@ -12,8 +13,11 @@ import { startWebhookDispatcher, WebhookDispatcher, webhookDispatcherLayer } fro
 import type { RunningWebhookDispatcher, WebhookDispatcherOptions } from "../../src/webhooks/webhookDispatcher.js"
 import { createWebhookEndpoint, disableWebhookEndpoint, getWebhookEndpoint, rotateWebhookEndpointSecret } from "../../src/webhooks/webhookEndpoints.js"
 import type { CreateWebhookEndpointInput, WebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
+import { webhookEndpointStreamId } from "../../src/webhooks/webhookEndpointEvents.js"
 import { webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
 import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
+import { makeEndpointRuntime } from "./endpointRuntime.js"
+import type { EndpointRuntime } from "./endpointRuntime.js"
 import { eventually, startReceiver, verifyRequest } from "./webhookReceiver.js"
 import type { Receiver, Respond } from "./webhookReceiver.js"
 
@@ -23,11 +27,15 @@ let db: SqliteDatabase
 let store: EventStoreService
 const cleanups: Array<() => Promise<void> | void> = []
 
+let instance: EndpointRuntime
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "call-ledger-dispatch-"))
   dbPath = join(dir, "ledger.db")
   db = openSqliteDatabase(dbPath)
   store = makeMemoryEventStore()
+  instance = makeEndpointRuntime(db, store)
+  cleanups.push(() => instance.dispose())
 })
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
@@ -36,7 +44,7 @@ afterEach(async () => {
 })
 
 const inDb = <A, E>(effect: Effect.Effect<A, E, LedgerDatabase>) => Effect.runSync(Effect.provideService(effect, LedgerDatabase, db))
-const endpoint = (input: CreateWebhookEndpointInput) => inDb(createWebhookEndpoint(input))
+const endpoint = (input: CreateWebhookEndpointInput) => instance.ok(createWebhookEndpoint(input))
 
 const receiver = async (respond?: Respond): Promise<Receiver> => {
   const r = await startReceiver(respond)
@@ -75,11 +83,11 @@ const header = (value: string | Array<string> | undefined) => String(value)
 describe("webhook dispatcher", () => {
   it("sends one signed call.completed per subscribed endpoint, with the call view in data", async () => {
     const [a, b, c, d] = await Promise.all([receiver(), receiver(), receiver(), receiver()])
-    const epA = endpoint({ url: a.url })
-    const epB = endpoint({ url: b.url })
-    endpoint({ url: c.url, eventTypes: ["call.transferred"] })
-    const epD = endpoint({ url: d.url })
-    inDb(disableWebhookEndpoint(epD.id))
+    const epA = await endpoint({ url: a.url })
+    const epB = await endpoint({ url: b.url })
+    await endpoint({ url: c.url, eventTypes: ["call.transferred"] })
+    const epD = await endpoint({ url: d.url })
+    await instance.ok(disableWebhookEndpoint(epD.id))
     await recordCalls("cal_9Hm3kP7qZ")
     start()
 
@@ -109,7 +117,7 @@ describe("webhook dispatcher", () => {
 
   it("retries after a 500 and a timeout with the same webhook-id and a fresh timestamp, then succeeds", async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 500, body: "boom" } : i === 1 ? "hang" : { status: 204 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_retry")
     start({ retryScheduleMillis: [1_100, 50], timeoutMillis: 300 })
 
@@ -131,7 +139,7 @@ describe("webhook dispatcher", () => {
 
   it("gives up after the last delay of the schedule: status failed, every attempt recorded", async () => {
     const r = await receiver(() => ({ status: 503 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_fail")
     start()
     await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 5_000, "failed status")
@@ -148,7 +156,7 @@ describe("webhook dispatcher", () => {
 
   it("a 410 Gone disables the endpoint and cancels its other pending deliveries", async () => {
     const r = await receiver(() => ({ status: 410 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_gone1", "cal_gone2")
     start({ concurrencyPerEndpoint: 1 })
     await eventually(() => deliveriesTo(ep).every((d) => d.status !== "pending"), 5_000, "no pending deliveries")
@@ -161,8 +169,8 @@ describe("webhook dispatcher", () => {
   it("a dead endpoint that never answers does not slow deliveries to a healthy one", async () => {
     const dead = await receiver(() => "hang")
     const healthy = await receiver()
-    const epDead = endpoint({ url: dead.url })
-    const epHealthy = endpoint({ url: healthy.url })
+    const epDead = await endpoint({ url: dead.url })
+    const epHealthy = await endpoint({ url: healthy.url })
     await recordCalls("cal_d1", "cal_d2", "cal_d3", "cal_d4", "cal_d5", "cal_d6")
     const started = Date.now()
     const dispatcher = start({ timeoutMillis: 5_000, maxConcurrency: 6, shutdownGraceMillis: 50 })
@@ -178,7 +186,7 @@ describe("webhook dispatcher", () => {
 
   it("a dispatcher stopped midway and a new one on the same file deliver every pending delivery with the same webhook-id", async () => {
     const r = await receiver(() => ({ status: 200, delayMillis: 150 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     const calls = Array.from({ length: 8 }, (_, i) => `cal_restart${i}`)
     await recordCalls(...calls)
     const ids = new Set(deliveriesTo(ep).map((d) => d.id))
@@ -203,7 +211,7 @@ describe("webhook dispatcher", () => {
 
   it("a clean stop waits for the attempts in flight and records them", async () => {
     const r = await receiver(() => ({ status: 200, delayMillis: 300 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_graceful")
     const dispatcher = start({ shutdownGraceMillis: 3_000 })
     await eventually(() => r.requests.length === 1, 2_000, "request in flight")
@@ -214,7 +222,7 @@ describe("webhook dispatcher", () => {
   it("does not follow a redirect", async () => {
     const elsewhere = await receiver()
     const r = await receiver(() => ({ status: 302, headers: { location: elsewhere.url } }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_redirect")
     start({ retryScheduleMillis: [] })
     await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 3_000, "failed status")
@@ -225,9 +233,9 @@ describe("webhook dispatcher", () => {
 
   it("refuses private-network addresses when filtering is on, and loopback too when not allowed", async () => {
     const local = await receiver()
-    const epPrivate = endpoint({ url: "http://10.255.255.1:8080/hooks" })
-    const epMetadata = endpoint({ url: "http://169.254.169.254/latest" })
-    const epLocal = endpoint({ url: local.url })
+    const epPrivate = await endpoint({ url: "http://10.255.255.1:8080/hooks" })
+    const epMetadata = await endpoint({ url: "http://169.254.169.254/latest" })
+    const epLocal = await endpoint({ url: local.url })
     await recordCalls("cal_ssrf")
     start({ retryScheduleMillis: [], requestFiltering: { allowLoopback: false } })
     await eventually(
@@ -246,13 +254,13 @@ describe("webhook dispatcher", () => {
   it("redelivers by hand with the same webhook-id, and signs with the old and new secret after a rotation", async () => {
     let up = false
     const r = await receiver(() => ({ status: up ? 200 : 500 }))
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_manual")
     const dispatcher = start({ retryScheduleMillis: [] })
     await eventually(() => deliveriesTo(ep)[0]?.status === "failed", 3_000, "failed status")
     const id = deliveriesTo(ep)[0]!.id
 
-    const rotated = inDb(rotateWebhookEndpointSecret(ep.id))
+    const rotated = await instance.ok(rotateWebhookEndpointSecret(ep.id))
     up = true
     expect(inDb(retryWebhookDelivery(id))).toMatchObject({ id, status: "pending" })
     dispatcher.wake()
@@ -267,7 +275,7 @@ describe("webhook dispatcher", () => {
 
   it("asks claim before each attempt and leaves a delivery claimed elsewhere alone", async () => {
     const r = await receiver()
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_claim")
     let mine = false
     const claims: Array<unknown> = []
@@ -283,9 +291,11 @@ describe("webhook dispatcher", () => {
 
   it("runs as a scoped Layer that delivers and stops with its scope", async () => {
     const r = await receiver()
-    const ep = endpoint({ url: r.url })
+    const ep = await endpoint({ url: r.url })
     await recordCalls("cal_layer")
-    const layer = webhookDispatcherLayer(fast).pipe(Layer.provide(Layer.succeed(LedgerDatabase, db)))
+    const layer = webhookDispatcherLayer(fast).pipe(
+      Layer.provide(Layer.mergeAll(Layer.succeed(LedgerDatabase, db), Layer.succeed(EventStore, store)))
+    )
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function*() {
@@ -297,5 +307,32 @@ describe("webhook dispatcher", () => {
     )
     expect(verifyRequest(ep.secret, r.requests[0]!)).toMatchObject({ type: "call.completed" })
     await eventually(() => deliveriesTo(ep)[0]?.status === "delivered", 1_000, "delivered status")
+  })
+
+  it("as a Layer, records a 410 Gone in the log too, so every instance disables the endpoint", async () => {
+    const r = await receiver(() => ({ status: 410 }))
+    const ep = await endpoint({ url: r.url })
+    await recordCalls("cal_layer_gone")
+    const layer = webhookDispatcherLayer(fast).pipe(
+      Layer.provide(Layer.mergeAll(Layer.succeed(LedgerDatabase, db), Layer.succeed(EventStore, store)))
+    )
+    const stream = () => Effect.runPromise(store.readStream(webhookEndpointStreamId(ep.id)))
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function*() {
+          const dispatcher = yield* WebhookDispatcher
+          dispatcher.wake()
+          yield* Effect.promise(() => eventually(() => r.requests.length === 1, 3_000, "the 410"))
+          yield* Effect.promise(async () => {
+            const deadline = Date.now() + 2_000
+            while ((await stream()).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+          })
+        }).pipe(Effect.provide(layer))
+      )
+    )
+    const events = await stream()
+    expect(events.map((e) => e.type)).toEqual(["WebhookEndpointRegistered", "WebhookEndpointDisabled"])
+    expect(events[1]!.data).toMatchObject({ endpointId: ep.id, reason: "gone" })
+    expect(inDb(getWebhookEndpoint(ep.id))).toMatchObject({ enabled: false, disabledReason: "gone" })
   })
 })

@@ -1,33 +1,36 @@
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect } from "effect"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
 import type { EventStoreService, RecordedEvent } from "../../src/store/eventStore.js"
-import { LedgerDatabase, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import { openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { createWebhookEndpoint, disableWebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
 import type { CreateWebhookEndpointInput } from "../../src/webhooks/webhookEndpoints.js"
 import { deliveryIdFor, webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
 import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
+import { makeEndpointRuntime } from "./endpointRuntime.js"
+import type { EndpointRuntime } from "./endpointRuntime.js"
 
 let dir: string
 let db: SqliteDatabase
 let store: EventStoreService
+let instance: EndpointRuntime
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "call-ledger-outbox-"))
   db = openSqliteDatabase(join(dir, "ledger.db"))
   store = makeMemoryEventStore()
+  instance = makeEndpointRuntime(db, store)
 })
-afterEach(() => {
+afterEach(async () => {
+  await instance.dispose()
   db.close()
   rmSync(dir, { recursive: true, force: true })
 })
 
-const endpoint = (input: CreateWebhookEndpointInput) =>
-  Effect.runSync(createWebhookEndpoint(input).pipe(Effect.provideService(LedgerDatabase, db)))
+const endpoint = (input: CreateWebhookEndpointInput) => instance.ok(createWebhookEndpoint(input))
 
 /** Feeds events the way the projection runner does: call view first, then the outbox, one transaction. */
 const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews()) => {
@@ -55,9 +58,9 @@ const deliveries = () => db.prepare("SELECT * FROM webhook_deliveries ORDER BY r
 
 describe("webhook outbox projection", () => {
   it("writes one pending call.completed delivery per subscribed endpoint, with the call view as of the end", async () => {
-    const a = endpoint({ url: "https://a.example.com/hooks" })
-    const b = endpoint({ url: "https://b.example.com/hooks" })
-    const answersOnly = endpoint({ url: "https://c.example.com/hooks", eventTypes: ["call.answered"] })
+    const a = await endpoint({ url: "https://a.example.com/hooks" })
+    const b = await endpoint({ url: "https://b.example.com/hooks" })
+    const answersOnly = await endpoint({ url: "https://c.example.com/hooks", eventTypes: ["call.answered"] })
     await runCommands(store, completedCallCommands("cal_one"))
     const events = await readAllEvents(store)
     project(events)
@@ -81,7 +84,7 @@ describe("webhook outbox projection", () => {
   })
 
   it("raises call.transcribed for the final transcript batch only, and the other types when subscribed", async () => {
-    const all = endpoint({
+    const all = await endpoint({
       url: "https://a.example.com/hooks",
       eventTypes: ["call.completed", "call.answered", "call.dispositioned", "call.transcribed", "call.transferred"]
     })
@@ -92,17 +95,17 @@ describe("webhook outbox projection", () => {
   })
 
   it("skips disabled endpoints and endpoints created after the event was recorded", async () => {
-    const disabled = endpoint({ url: "https://a.example.com/hooks" })
-    Effect.runSync(disableWebhookEndpoint(disabled.id).pipe(Effect.provideService(LedgerDatabase, db)))
+    const disabled = await endpoint({ url: "https://a.example.com/hooks" })
+    await instance.ok(disableWebhookEndpoint(disabled.id))
     await runCommands(store, completedCallCommands("cal_old"))
     await new Promise((resolve) => setTimeout(resolve, 5))
-    endpoint({ url: "https://late.example.com/hooks" })
+    await endpoint({ url: "https://late.example.com/hooks" })
     project(await readAllEvents(store))
     expect(deliveries()).toEqual([])
   })
 
   it("is idempotent under replay, and reset never deletes deliveries", async () => {
-    endpoint({ url: "https://a.example.com/hooks" })
+    await endpoint({ url: "https://a.example.com/hooks" })
     await runCommands(store, completedCallCommands("cal_three"))
     const events = await readAllEvents(store)
     const outbox = project(events)

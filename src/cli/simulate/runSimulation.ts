@@ -51,7 +51,18 @@ export const runSimulation = async (options: SimulationOptions): Promise<Simulat
   const started = Date.now()
   const base = options.url.replace(/\/+$/, "")
   const auth: Record<string, string> = options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }
-  const http = got.extend({ prefixUrl: base, headers: auth, timeout: { request: 30_000 }, retry: { limit: 2, methods: ["POST", "GET"] }, throwHttpErrors: false })
+  const http = got.extend({
+    prefixUrl: base,
+    headers: auth,
+    timeout: { request: 30_000 },
+    retry: {
+      limit: 2,
+      methods: ["POST", "GET"],
+      // A 429 (the key's rate limit, e.g. 30 calls a minute) wrote nothing: wait as told and go on, however often.
+      calculateDelay: ({ error, retryAfter, computedValue }) => (error.response?.statusCode === 429 ? retryAfter ?? 1_000 : computedValue)
+    },
+    throwHttpErrors: false
+  })
   const receiver = await startWebhookReceiver()
   try {
     const endpoint = await http.post("v1/webhooks/endpoints", { json: { url: receiver.url, event_types: ["call.completed"], description: "call-ledger simulate" } })

@@ -1,0 +1,161 @@
+/**
+ * Webhook delivery throughput and head-of-line isolation, over loopback.
+ *
+ * - Throughput, deliveries/s: the dispatcher (durable outbox rows, a p-queue per endpoint under a
+ *   global cap, signed per attempt, each attempt recorded in a transaction) sending `call.completed`
+ *   bodies of simulated calls to 8 healthy receivers, against bare got + p-queue (same global
+ *   concurrency) posting the same signed bodies (the limit).
+ * - Isolation: the healthy endpoints' deliveries/s while a 9th endpoint never answers (each attempt
+ *   runs into its timeout), against the same without it.
+ */
+import got from "got"
+import PQueue from "p-queue"
+import http from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
+import { startWebhookDispatcher } from "../src/webhooks/webhookDispatcher.js"
+import { webhookBody } from "../src/webhooks/webhookOutbox.js"
+import { signWebhook } from "../src/webhooks/webhookSigning.js"
+import { ensureWebhookTables } from "../src/webhooks/webhookTables.js"
+import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
+import { freshDir, scaled, since, throughputRow } from "./benchTypes.js"
+import { simulatedCalls } from "./dataset.js"
+import { decidedEvents } from "./ledgerRows.js"
+
+const healthyEndpoints = 8
+const globalConcurrency = 32
+const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+interface Receiver {
+  readonly url: string
+  readonly close: () => Promise<void>
+}
+
+/** A loopback receiver answering 204 to every POST, or never answering (`dead`). */
+const startReceiver = (dead = false): Promise<Receiver> =>
+  new Promise((resolve) => {
+    const server = http.createServer((req, res) => {
+      req.resume()
+      if (dead) return
+      req.on("end", () => {
+        res.statusCode = 204
+        res.end()
+      })
+    })
+    server.keepAliveTimeout = 60_000
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo
+      resolve({
+        url: `http://127.0.0.1:${port}/hooks`,
+        close: () => new Promise((r) => {
+          server.closeAllConnections()
+          server.close(() => r())
+        })
+      })
+    })
+  })
+
+/** `call.completed` bodies of simulated calls: the ended call's data, as the outbox writes it. */
+const bodiesOf = (count: number): Array<string> =>
+  [...simulatedCalls(count, { startMillis: Date.parse("2025-04-01T00:00:00Z") })].map((call) => {
+    const events = decidedEvents(call)
+    const view: Record<string, unknown> = {}
+    for (const { event } of events) Object.assign(view, event.data)
+    return webhookBody("call.completed", String(view["at"]), view)
+  })
+
+/** Runs the dispatcher over `perEndpoint` deliveries to each of `urls`; healthy deliveries/s. */
+const runDispatcher = async (dbPath: string, bodies: ReadonlyArray<string>, urls: ReadonlyArray<string>, deadUrl: string | null) => {
+  const db = openSqliteDatabase(dbPath)
+  ensureWebhookTables(db)
+  const now = Date.now()
+  const addEndpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, ?, ?, '[\"call.completed\"]', 1, ?)")
+  const addDelivery = db.prepare(
+    `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, schedule_step, next_attempt_at, created_at)
+     VALUES (?, ?, ?, 'call.completed', ?, ?, 'pending', 0, 0, ?, ?)`
+  )
+  const all = deadUrl === null ? urls : [...urls, deadUrl]
+  db.transaction(() => {
+    all.forEach((url, e) => {
+      addEndpoint.run(`ep_${e}`, url, secret, now)
+      bodies.forEach((body, i) => addDelivery.run(`msg_${e}_${i}`, `ep_${e}`, `evt_${i}`, `cal_${i}`, body, now, now))
+    })
+  })()
+  const healthy = urls.length * bodies.length
+  let delivered = 0
+  let resolveDone: () => void = () => {}
+  const done = new Promise<void>((r) => {
+    resolveDone = r
+  })
+  const start = performance.now()
+  const dispatcher = startWebhookDispatcher(db, {
+    maxConcurrency: globalConcurrency,
+    timeoutMillis: 2_000,
+    requestFiltering: { allowLoopback: true },
+    onAttempt: (outcome) => {
+      if (outcome.status === "delivered" && ++delivered === healthy) resolveDone()
+    }
+  })
+  await done
+  const elapsed = since(start)
+  await dispatcher.stop()
+  db.close()
+  return healthy / (elapsed / 1000)
+}
+
+/** Bare got + p-queue posting the same signed bodies to the same receivers; deliveries/s. */
+const runBare = async (bodies: ReadonlyArray<string>, urls: ReadonlyArray<string>) => {
+  const agent = new http.Agent({ keepAlive: true })
+  const queue = new PQueue({ concurrency: globalConcurrency })
+  const start = performance.now()
+  urls.forEach((url, e) =>
+    bodies.forEach((body, i) =>
+      void queue.add(async () => {
+        const response = await got.post(url, {
+          body,
+          headers: { "content-type": "application/json", ...signWebhook(`msg_${e}_${i}`, Date.now(), body, [secret]) },
+          retry: { limit: 0 },
+          throwHttpErrors: false,
+          followRedirect: false,
+          agent: { http: agent }
+        })
+        if (response.statusCode !== 204) throw new Error(`bare post: ${response.statusCode}`)
+      })))
+  await queue.onIdle()
+  const elapsed = since(start)
+  agent.destroy()
+  return (urls.length * bodies.length) / (elapsed / 1000)
+}
+
+export const webhookDelivery: BenchFigure = {
+  name: "webhook delivery",
+  run: async (context: BenchContext): Promise<ReadonlyArray<BenchRow>> => {
+    const dir = freshDir(context, "webhooks")
+    const perEndpoint = scaled(context, 1_500, 20)
+    const bodies = bodiesOf(perEndpoint)
+    const receivers = await Promise.all(Array.from({ length: healthyEndpoints }, () => startReceiver()))
+    const dead = await startReceiver(true)
+    try {
+      const urls = receivers.map((r) => r.url)
+      context.log(`webhooks: ${perEndpoint} deliveries to each of ${healthyEndpoints} endpoints`)
+      const bare = await runBare(bodies, urls)
+      const ours = await runDispatcher(join(dir, "healthy.db"), bodies, urls, null)
+      context.log("webhooks: again with a dead endpoint")
+      const withDead = await runDispatcher(join(dir, "dead.db"), bodies, urls, dead.url)
+      const note = `${perEndpoint * healthyEndpoints} deliveries to ${healthyEndpoints} endpoints, global concurrency ${globalConcurrency}`
+      return [
+        throughputRow({
+          figure: "webhook delivery throughput", unit: "deliveries/s", ours,
+          beside: "bare got + p-queue, same signed bodies", besideValue: bare, target: ">= 0.8 of bare", note
+        }, (_, ratio) => ratio !== null && ratio >= 0.8),
+        throughputRow({
+          figure: "head-of-line isolation (healthy deliveries/s, one endpoint dead)", unit: "deliveries/s", ours: withDead,
+          beside: "same without the dead endpoint", besideValue: ours, target: ">= 0.9", note: `${note}; the dead one never answers (2 s timeout)`
+        }, (_, ratio) => ratio !== null && ratio >= 0.9)
+      ]
+    } finally {
+      await Promise.all([...receivers, dead].map((r) => r.close()))
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * `Idempotency-Key` for the API's creating and controlling requests: the same key with the same
+ * request (method, path and body) answers the first response again, without doing anything; the
+ * same key with a different request is a 422 (`IdempotencyKeyReused`). Keys live in the table
+ * `idempotency_keys` of the ledger's SQLite file with the request's fingerprint (SHA-256 of method,
+ * path and the body as canonical JSON) and the response.
+ *
+ * A key is reserved before the request runs, so concurrent retries wait for the first one and
+ * answer its response. Only successes are kept: when the request fails, the reservation is dropped
+ * and nothing stays written, so a retry after an error runs again. Reservations left by a process
+ * that stopped mid-request are dropped when the next one opens the file.
+ */
+import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
+import { createHash } from "node:crypto"
+import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { IdempotencyKeyReused, IdempotentRequestInProgress } from "./apiErrors.js"
+
+const schema = `
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  response TEXT,
+  created_at TEXT NOT NULL,
+  completed_at TEXT
+);
+`
+
+/** How long a retry waits for the first request with its key to finish before answering 409. */
+const inFlightWaitMillis = 10_000
+const pollMillis = 20
+
+/** The request a key is bound to. `body` is the decoded payload (key order does not matter). */
+export interface IdempotentRequest {
+  readonly method: string
+  readonly path: string
+  readonly body: unknown
+}
+
+/** JSON with object keys sorted, so equal bodies give equal fingerprints. */
+const canonicalJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
+  }
+  return JSON.stringify(value) ?? "null"
+}
+
+/** SHA-256 (hex) of method, path and canonical body. */
+export const requestFingerprint = (request: IdempotentRequest): string =>
+  createHash("sha256").update(`${request.method.toUpperCase()} ${request.path}\n${canonicalJson(request.body)}`).digest("hex")
+
+export interface IdempotencyKeysService {
+  /**
+   * Runs `effect` once per key: without a key, just runs it. With one, answers the stored response
+   * of an earlier success of the same request, fails with `IdempotencyKeyReused` for a different
+   * request, waits for a concurrent one, or runs `effect` and stores what it returns (JSON).
+   */
+  readonly once: <A, E, R>(
+    key: string | undefined,
+    request: IdempotentRequest,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | IdempotencyKeyReused | IdempotentRequestInProgress, R>
+}
+
+export class IdempotencyKeys extends Context.Tag("call-ledger/IdempotencyKeys")<IdempotencyKeys, IdempotencyKeysService>() {}
+
+interface KeyRow {
+  readonly fingerprint: string
+  readonly method: string
+  readonly path: string
+  readonly response: string | null
+}
+
+/** The service over the table `idempotency_keys` (created if missing). */
+export const idempotencyKeysLayer: Layer.Layer<IdempotencyKeys, never, LedgerDatabase> = Layer.effect(
+  IdempotencyKeys,
+  Effect.gen(function*() {
+    const db = yield* LedgerDatabase
+    db.exec(schema)
+    db.exec("DELETE FROM idempotency_keys WHERE response IS NULL")
+    const find = db.prepare<[string], KeyRow>("SELECT fingerprint, method, path, response FROM idempotency_keys WHERE key = ?")
+    const reserve = db.prepare(
+      "INSERT OR IGNORE INTO idempotency_keys (key, fingerprint, method, path, response, created_at) VALUES (?, ?, ?, ?, NULL, ?)"
+    )
+    const complete = db.prepare("UPDATE idempotency_keys SET response = ?, completed_at = ? WHERE key = ? AND response IS NULL")
+    const release = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL")
+    const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
+
+    const once = <A, E, R>(key: string | undefined, request: IdempotentRequest, effect: Effect.Effect<A, E, R>) => {
+      if (key === undefined) return effect
+      const fingerprint = requestFingerprint(request)
+      const reused = (row: KeyRow) =>
+        new IdempotencyKeyReused({
+          message: `Idempotency-Key "${key}" was used for a different request (${row.method} ${row.path} with another body); use a new key`,
+          idempotency_key: key
+        })
+      const attempt: Effect.Effect<{ readonly done: true; readonly value: A } | { readonly done: false }, E | IdempotencyKeyReused, R> =
+        Effect.gen(function*() {
+          const row = find.get(key)
+          if (row !== undefined) {
+            if (row.fingerprint !== fingerprint) return yield* Effect.fail(reused(row))
+            if (row.response !== null) return { done: true as const, value: JSON.parse(row.response) as A }
+            return { done: false as const }
+          }
+          if (reserve.run(key, fingerprint, request.method.toUpperCase(), request.path, yield* nowIso).changes === 0) {
+            return { done: false as const }
+          }
+          const value = yield* effect.pipe(
+            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release.run(key))))
+          )
+          // What the client gets is what a retry gets: the value as JSON, read back.
+          const stored = JSON.stringify(value)
+          complete.run(stored, yield* nowIso, key)
+          return { done: true as const, value: JSON.parse(stored) as A }
+        })
+      const loop = (deadline: number): Effect.Effect<A, E | IdempotencyKeyReused | IdempotentRequestInProgress, R> =>
+        Effect.flatMap(attempt, (result) => {
+          if (result.done) return Effect.succeed(result.value)
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            now > deadline
+              ? Effect.fail(new IdempotentRequestInProgress({
+                message: `a request with Idempotency-Key "${key}" is still being processed; retry later`,
+                idempotency_key: key
+              }))
+              : Effect.zipRight(Effect.sleep(Duration.millis(pollMillis)), loop(deadline)))
+        })
+      return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(now + inFlightWaitMillis))
+    }
+    return { once } satisfies IdempotencyKeysService
+  })
+)

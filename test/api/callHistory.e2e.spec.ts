@@ -1,0 +1,83 @@
+/**
+ * Reading calls back for audit and in bulk: `GET /v1/calls/{id}/events` (the call's history from
+ * the log) and `POST /v1/calls/search` (seed 003's batch fetch of up to 100 ids).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { expectStatus, isIsoInstant, placeCall, reportOk, twilioLifecycle } from "../fixtures/callDriver.js"
+import type { LedgerClient } from "../fixtures/ledgerClient.js"
+import { ledgerClient } from "../fixtures/ledgerClient.js"
+import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
+import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { expectError, expectWritesNothing } from "../fixtures/writesNothing.js"
+
+let server: LedgerServer
+let api: LedgerClient
+
+beforeAll(async () => {
+  server = await startLedgerServer()
+  api = ledgerClient(server.url, testTwilioAuthToken)
+})
+afterAll(() => server?.stop())
+
+describe("GET /v1/calls/{id}/events", () => {
+  it("lists the call's events from the log in revision order, with times, data and metadata", async () => {
+    const call = await placeCall(api, { phone: "+919876543210", name: "Priya Sharma", language: "hi-IN" }, { "Idempotency-Key": "history-1" })
+    await twilioLifecycle(api, call.id, "connected", 42)
+    await reportOk(api, call.id, { type: "dispositioned", disposition: "interested", occurred_at: "2024-02-01T09:16:30Z", command_id: "disp-1" })
+
+    const history = expectStatus(await api.get(`/v1/calls/${call.id}/events`), 200, "events")
+    expect(history.call_id).toBe(call.id)
+    expect(history.events.map((e: { type: string }) => e.type)).toEqual([
+      "CallDialed", "CallInitiated", "CallRinging", "CallAnswered", "CallEnded", "CallDispositioned"
+    ])
+    expect(history.events.map((e: { revision: number }) => e.revision)).toEqual([0, 1, 2, 3, 4, 5])
+    for (const event of history.events) {
+      expect(isIsoInstant(event.recorded_at), event.recorded_at).toBe(true)
+      expect(isIsoInstant(event.occurred_at), event.occurred_at).toBe(true)
+      expect(event.event_id).toMatch(/^[0-9a-f-]{36}$/)
+      expect(event.position).toMatch(/^\d+\/\d+$/)
+      expect(event.data.callId).toBe(call.id)
+    }
+    const [dialed] = history.events
+    expect(dialed.data).toEqual(expect.objectContaining({ to: "+919876543210", language: "hi-IN", status: "queued" }))
+    expect(dialed.metadata).toEqual({ schema_version: 1, command_id: "history-1", correlation_id: "history-1", causation_id: null })
+    const disposition = history.events[5]
+    expect(disposition.occurred_at).toBe("2024-02-01T09:16:30.000Z")
+    expect(disposition.metadata.command_id).toBe("disp-1")
+    expect(disposition.data.disposition).toBe("interested")
+  })
+
+  it("404 for an unknown call", async () => {
+    const response = await api.get("/v1/calls/cal_doesNotExist/events")
+    expectError(response, 404, "CallNotFound")
+    expect(response.body.call_id).toBe("cal_doesNotExist")
+  })
+})
+
+describe("POST /v1/calls/search", () => {
+  it("returns the calls found in the order asked, once each, and the ids not found", async () => {
+    const a = await placeCall(api, { phone: "+919876543211", name: "A" })
+    const b = await placeCall(api, { phone: "+919876543212", name: "B" })
+    const found = expectStatus(
+      await api.post("/v1/calls/search", { call_ids: [b.id, "cal_missing1", a.id, b.id, "cal_missing1", "cal_missing2"] }),
+      200,
+      "search"
+    )
+    expect(found.data.map((c: { id: string }) => c.id)).toEqual([b.id, a.id])
+    expect(found.data[0]).toEqual(expect.objectContaining({ id: b.id, contact: expect.objectContaining({ phone: "+919876543212" }), status: "queued" }))
+    expect(found.not_found).toEqual(["cal_missing1", "cal_missing2"])
+  })
+
+  it("takes 100 ids; 101, none, or an unknown field is a 400 naming call_ids and writes nothing", async () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => `cal_x${i}`)
+    const ok = expectStatus(await api.post("/v1/calls/search", { call_ids: hundred }), 200, "100 ids")
+    expect(ok.not_found).toHaveLength(100)
+
+    for (const body of [{ call_ids: [...hundred, "cal_x100"] }, { call_ids: [] }, {}, { call_ids: ["cal_1"], limit: 5 }]) {
+      const response = await expectWritesNothing(api, () => api.post("/v1/calls/search", body))
+      expect(response.status, response.text).toBe(400)
+      const named = [response.body.field, ...(response.body.issues ?? []).map((i: { path: Array<unknown> }) => String(i.path[0]))]
+      expect(named.some((f) => f === "call_ids" || f === "limit"), response.text).toBe(true)
+    }
+  })
+})
