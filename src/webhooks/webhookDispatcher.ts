@@ -220,7 +220,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   const global = new PQueue({ concurrency: options.maxConcurrency ?? 32 })
   const queues = new Map<string, PQueue>()
   const picked = new Set<string>()
-  /** Deliveries another instance claimed, skipped until the given time. */
+  /** Deliveries to leave alone until the given time: held by another instance, or a failed claim or write. */
   const claimedElsewhere = new Map<string, number>()
   const running = new Set<Promise<void>>()
   const abort = new AbortController()
@@ -411,7 +411,9 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
         running.delete(sending)
       }
     } catch (e) {
-      // A failed write must not kill the loop; the delivery stays pending and is picked again.
+      // A failed write or claim must not kill the loop; the delivery stays pending and is picked
+      // again after a poll interval (not at once: the store may be down).
+      claimedElsewhere.set(deliveryId, now() + pollIntervalMillis)
       Effect.runFork(Effect.logError("webhook attempt failed", describeError(e)))
     } finally {
       picked.delete(deliveryId)

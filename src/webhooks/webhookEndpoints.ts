@@ -155,11 +155,11 @@ const awaitProjections = (position: Position) =>
 /**
  * The write path of an existing endpoint: read its stream, fold, `decide` the event (null: nothing
  * to do), append with the revision read; on a conflict read and decide again. Fails with
- * `WebhookEndpointNotFound` when the endpoint was never registered, or with `decide`'s error.
+ * `WebhookEndpointNotFound` when the endpoint was never registered.
  */
-const changeEndpoint = <E>(
+const changeEndpoint = (
   id: string,
-  decide: (state: WebhookEndpointState, atMillis: number) => Effect.Effect<WebhookEndpointEvent | null, E>
+  decide: (state: WebhookEndpointState, atMillis: number) => WebhookEndpointEvent | null
 ) =>
   Effect.gen(function*() {
     const store = yield* EventStore
@@ -169,7 +169,7 @@ const changeEndpoint = <E>(
       const last = events[events.length - 1]
       if (state === null || last === undefined) return yield* Effect.fail(new WebhookEndpointNotFound({ id }))
       const now = yield* Clock.currentTimeMillis
-      const event = yield* decide(state, now)
+      const event = decide(state, now)
       if (event === null) return { state, position: null }
       const result = yield* appendEndpointEvent(id, event, last.revision, now).pipe(
         Effect.catchTag("StreamDeleted", (e) => Effect.die(e))
@@ -261,9 +261,7 @@ export const disableEndpointRows = (db: SqliteDatabase, id: string, atMillis: nu
  */
 export const recordWebhookEndpointDisabled = (id: string, reason: string) =>
   changeEndpoint(id, (state, now) =>
-    Effect.succeed<WebhookEndpointEvent | null>(
-      state.enabled ? { type: "WebhookEndpointDisabled", data: { endpointId: id, reason, at: new Date(now).toISOString() } } : null
-    ))
+    state.enabled ? { type: "WebhookEndpointDisabled", data: { endpointId: id, reason, at: new Date(now).toISOString() } } : null)
 
 /**
  * Deletes an endpoint: disables it (reason `deleted`), which cancels its pending deliveries on
@@ -290,17 +288,16 @@ export const rotateWebhookEndpointSecret = Effect.fn("Webhooks.rotateSecret")(fu
   }
   const secret = options.secret ?? generateWebhookSecret()
   const grace = options.previousSecretGraceMillis ?? defaultPreviousSecretGraceMillis
-  const { state, position } = yield* changeEndpoint(id, (current, now) =>
-    Effect.succeed<WebhookEndpointEvent | null>({
-      type: "WebhookEndpointSecretRotated",
-      data: {
-        endpointId: id,
-        secret,
-        previousSecret: grace > 0 ? current.secret : null,
-        previousSecretUntil: grace > 0 ? new Date(now + grace).toISOString() : null,
-        at: new Date(now).toISOString()
-      }
-    }))
+  const { state, position } = yield* changeEndpoint(id, (current, now) => ({
+    type: "WebhookEndpointSecretRotated",
+    data: {
+      endpointId: id,
+      secret,
+      previousSecret: grace > 0 ? current.secret : null,
+      previousSecretUntil: grace > 0 ? new Date(now + grace).toISOString() : null,
+      at: new Date(now).toISOString()
+    }
+  }))
   if (position !== null) yield* awaitProjections(position)
   return fromState(state)
 })
