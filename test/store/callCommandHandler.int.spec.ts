@@ -7,7 +7,7 @@ import { eventIdFor, handleCallCommand } from "../../src/store/callCommandHandle
 import { EventStore } from "../../src/store/eventStore.js"
 import type { EventStoreService } from "../../src/store/eventStore.js"
 import { makeMemoryEventStore, MemoryEventStoreLive } from "../../src/store/memory/memoryEventStore.js"
-import { at, callDialed, callId, dialCall, endCall, telephonyStatus } from "../domain/callFixtures.js"
+import { answerCall, at, callDialed, callId, dialCall, endCall, telephonyStatus } from "../domain/callFixtures.js"
 
 const stream = callStreamId(callId)
 
@@ -109,7 +109,8 @@ describe("handleCallCommand (write path, memory store)", () => {
   it.effect("lands two concurrent commands on one call, retrying the one that met a conflict", () => {
     const { service, conflicts } = interleavingStore()
     return Effect.gen(function*() {
-      yield* handleCallCommand(dialCall())
+      // Another writer (a second instance: its own state cache) dials, so this one reads the stream.
+      yield* handleCallCommand(dialCall()).pipe(Effect.provideService(EventStore, { ...service }))
       const results = yield* Effect.all(
         [handleCallCommand(merge("cmd-merge-a", { a: 1 })), handleCallCommand(merge("cmd-merge-b", { b: 2 }))],
         { concurrency: "unbounded" }
@@ -120,6 +121,23 @@ describe("handleCallCommand (write path, memory store)", () => {
       expect(stored.map((e) => e.revision)).toEqual([0n, 1n, 2n])
       expect(stored.slice(1).map((e) => e.metadata.commandId).sort()).toEqual(["cmd-merge-a", "cmd-merge-b"])
       expect(results.map((r) => r.revision).sort()).toEqual([1n, 2n])
+    }).pipe(Effect.provideService(EventStore, service))
+  })
+
+  it.effect("decides from its cached state of a call, and re-reads when another instance wrote the call meanwhile", () => {
+    const { service, conflicts } = interleavingStore()
+    const other: EventStoreService = { ...service }
+    return Effect.gen(function*() {
+      yield* handleCallCommand(dialCall())
+      yield* handleCallCommand(merge("cmd-merge-other", { other: true })).pipe(Effect.provideService(EventStore, other))
+      // This instance's cached state stops at revision 0: its append conflicts, it re-reads and lands at 2.
+      const mine = yield* handleCallCommand(merge("cmd-merge-mine", { mine: true }))
+      const answered = yield* handleCallCommand(answerCall())
+
+      expect(conflicts()).toBe(1)
+      expect(mine.revision).toBe(2n)
+      expect(answered.revision).toBe(3n)
+      expect((yield* readCall).map((e) => e.metadata.commandId)).toEqual(["cmd-dial", "cmd-merge-other", "cmd-merge-mine", "cmd-answer"])
     }).pipe(Effect.provideService(EventStore, service))
   })
 
