@@ -11,6 +11,7 @@
 import { Effect } from "effect"
 import { join } from "node:path"
 import { allProjections } from "../src/projections/index.js"
+import { recountCalls } from "../src/projections/callCounts.js"
 import { encodeCallCursor } from "../src/projections/callView.js"
 import { makeProjectionRunner } from "../src/projections/projectionRunner.js"
 import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
@@ -68,6 +69,8 @@ const copyDays = (db: SqliteDatabase, days: number, log: (m: string) => void) =>
     })()
     if (k % 20 === 0) log(`read model: day ${k + 1} of ${days}`)
   }
+  // The copies bypass the call view, so its counts are taken again from the rows.
+  recountCalls(db)
   db.exec("DROP TABLE template_calls; DROP TABLE template_stats; DROP TABLE template_daily; ANALYZE")
 }
 

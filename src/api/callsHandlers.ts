@@ -3,7 +3,7 @@
  * `recordings` group. Placing calls is in `outboundCalls.ts`, seed 002's workflow actions in
  * `liveCallControl.ts`, signed recording URLs in `recordingAccess.ts`.
  */
-import { HttpApiBuilder } from "@effect/platform"
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Clock, Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { positionToString } from "../store/position.js"
@@ -12,7 +12,8 @@ import { CallLedger } from "./callLedger.js"
 import type { CallListFilter } from "./callLedger.js"
 import { presentCall, presentCallById } from "./callPresenter.js"
 import type { ListCallsQuery } from "./callRequests.js"
-import type { CallResponse } from "./callResponses.js"
+import { CallResponse } from "./callResponses.js"
+import type { EventReportResult } from "./callResponses.js"
 import { CallLedgerApi } from "./callsApi.js"
 import { LedgerSettings } from "./ledgerConfig.js"
 import { agentAvailability, endCall, mergeMetadata, transferCall } from "./liveCallControl.js"
@@ -54,6 +55,15 @@ const filterFromQuery = (q: ListCallsQuery): CallListFilter => ({
 })
 
 const present = presentCallById
+
+const callResponseFields = Object.keys(CallResponse.fields) as ReadonlyArray<keyof CallResponse>
+
+/** A call record with exactly `CallResponse`'s fields, in its order (what its encode would give). */
+const pickCallResponseFields = (call: CallResponse): CallResponse => {
+  const out: Record<string, unknown> = {}
+  for (const key of callResponseFields) out[key] = call[key]
+  return out as unknown as CallResponse
+}
 
 const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
@@ -107,12 +117,15 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
         const ledger = yield* CallLedger
         const command = commandForReport(path.id, payload, headers["idempotency-key"] ?? randomUUID(), yield* nowIso)
         const result = yield* ledger.execute(command).pipe(Effect.mapError(ruleToHttpError))
-        return {
+        // The agent pipeline's hot path: the body is already in its encoded form (plain JSON
+        // values, the call's fields picked in schema order), so it skips the success schema's
+        // encode, which walks every field of the call again.
+        return HttpServerResponse.unsafeJson({
           call_id: path.id,
           appended: result.events.map((e) => e.type),
           revision: Number(result.revision),
-          call: yield* present(path.id)
-        }
+          call: pickCallResponseFields(yield* present(path.id))
+        } satisfies typeof EventReportResult.Encoded)
       }))
     .handle("getCallEvents", ({ path }) =>
       Effect.gen(function*() {

@@ -142,7 +142,19 @@ const statsColumns = [
   "language", "duration_seconds"
 ] as const satisfies ReadonlyArray<keyof StatsRow>
 
-/** The stats projection (`call_stats_calls`, `call_stats_daily`). */
+/** A call's counted fields held in memory during a batch. */
+interface PendingStats {
+  row: StatsRow
+  /** The row as stored when the batch first touched the call; null when there was none. */
+  readonly stored: StatsRow | null
+}
+
+/**
+ * The stats projection (`call_stats_calls`, `call_stats_daily`). Write-behind: a batch keeps each
+ * touched call's row in memory, and `flush` writes it once and moves the rollup by the difference
+ * between the call's contribution before the batch and after it. A rollup amount that reaches zero
+ * is deleted, so the rollup depends on the calls only, however the events were batched.
+ */
 export const callStatsProjection: Projection = (db) => {
   db.exec(schema)
   const select = db.prepare<[string], StatsRow>("SELECT * FROM call_stats_calls WHERE call_id = ?")
@@ -153,12 +165,14 @@ export const callStatsProjection: Projection = (db) => {
     `INSERT INTO call_stats_daily (scope, day, metric, key, amount) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (scope, day, metric, key) DO UPDATE SET amount = amount + excluded.amount`
   )
-  const addContribution = (row: StatsRow, sign: 1 | -1): void => {
+  const dropZero = db.prepare("DELETE FROM call_stats_daily WHERE scope = ? AND day = ? AND metric = ? AND key = ? AND amount = 0")
+  const pending = new Map<string, PendingStats>()
+  const addContribution = (deltas: Map<string, number>, row: StatsRow, sign: 1 | -1): void => {
     const day = utcDay(row.started_at)
     for (const scope of scopesOf(row)) {
       for (const [metricKey, amount] of contributionOf(row, 1, row.duration_seconds)) {
-        const [metric, key] = metricKey.split(sep) as [string, string]
-        bump.run(scope, day, metric, key, sign * amount)
+        const key = `${scope}${sep}${day}${sep}${metricKey}`
+        deltas.set(key, (deltas.get(key) ?? 0) + sign * amount)
       }
     }
   }
@@ -172,8 +186,7 @@ export const callStatsProjection: Projection = (db) => {
       if (event.type === "CallDialed") {
         const d = event.data
         // A soft-deleted call stream started again replaces the call it held.
-        const earlier = select.get(d.callId)
-        if (earlier !== undefined) addContribution(earlier, -1)
+        const earlier = pending.get(d.callId)
         const row: StatsRow = {
           call_id: d.callId,
           campaign_id: d.campaignId,
@@ -186,28 +199,44 @@ export const callStatsProjection: Projection = (db) => {
           language: d.language,
           duration_seconds: 0
         }
-        upsert.run(row)
-        addContribution(row, 1)
+        pending.set(d.callId, { row, stored: earlier === undefined ? select.get(d.callId) ?? null : earlier.stored })
         return
       }
-      const before = select.get(event.data.callId)
-      if (before === undefined) {
-        throw new Error(`call stats: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
+      let call = pending.get(event.data.callId)
+      if (call === undefined) {
+        const stored = select.get(event.data.callId)
+        if (stored === undefined) {
+          throw new Error(`call stats: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
+        }
+        call = { row: stored, stored }
+        pending.set(event.data.callId, call)
       }
-      const after = evolveStatsRow(before, event)
-      if (statsColumns.every((c) => before[c] === after[c])) return
-      upsert.run(after)
-      const old = contributionOf(before, 1, before.duration_seconds)
-      const next = contributionOf(after, 1, after.duration_seconds)
-      const day = utcDay(before.started_at)
-      for (const metricKey of new Set([...old.keys(), ...next.keys()])) {
-        const delta = (next.get(metricKey) ?? 0) - (old.get(metricKey) ?? 0)
-        if (delta === 0) continue
-        const [metric, key] = metricKey.split(sep) as [string, string]
-        for (const scope of scopesOf(before)) bump.run(scope, day, metric, key, delta)
+      call.row = evolveStatsRow(call.row, event)
+    },
+    flush: () => {
+      try {
+        const deltas = new Map<string, number>()
+        for (const { row, stored } of pending.values()) {
+          if (stored !== null && statsColumns.every((c) => stored[c] === row[c])) continue
+          upsert.run(row)
+          if (stored !== null) addContribution(deltas, stored, -1)
+          addContribution(deltas, row, 1)
+        }
+        for (const [key, amount] of deltas) {
+          if (amount === 0) continue
+          const [scope, day, metric, k] = key.split(sep) as [string, string, string, string]
+          bump.run(scope, day, metric, k, amount)
+          if (amount < 0) dropZero.run(scope, day, metric, k)
+        }
+      } finally {
+        pending.clear()
       }
     },
+    discard: () => {
+      pending.clear()
+    },
     reset: () => {
+      pending.clear()
       db.exec("DELETE FROM call_stats_calls; DELETE FROM call_stats_daily;")
     }
   }

@@ -2,7 +2,8 @@
  * The call view: table `calls`, one row per call, with a column for every filter and sort and the
  * full `CallView` as JSON in `doc`. Seeds: 001 (list filters campaign/date/disposition/language,
  * limit/offset, call record), 002 (outcome/sentiment/contact filters), 003 (agent, status,
- * call_type, search), 004 (direction, call SID, newest first).
+ * call_type, search), 004 (direction, call SID, newest first). `call_counts` (`callCounts.ts`),
+ * kept with the rows, answers the list's `total` for the broad filters without counting rows.
  */
 import type Database from "better-sqlite3"
 import type { CallEvent, CallEventData } from "../domain/callEvents.js"
@@ -10,6 +11,8 @@ import type { CallStatus, CallType, Direction, Disposition, Outcome, Sentiment }
 import type { RecordedEvent } from "../store/eventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { CallView } from "./callViewSchema.js"
+import { callCountsOf, callCountsSchema, countedCalls, countedDurations, countedStartedBetween, recountCalls } from "./callCounts.js"
+import type { CountedColumn } from "./callCounts.js"
 import { advanceCallStatus, liveStatuses } from "./callStatus.js"
 import { mergeJson } from "./jsonMerge.js"
 import { asCallEvent } from "./projection.js"
@@ -48,6 +51,7 @@ CREATE TABLE IF NOT EXISTS calls (
 );
 CREATE INDEX IF NOT EXISTS calls_by_started ON calls (started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_campaign ON calls (campaign_id, started_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS calls_by_campaign_disposition ON calls (campaign_id, disposition, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_agent ON calls (agent_id, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_contact ON calls (contact_id, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_direction ON calls (direction, started_at DESC, id DESC);
@@ -64,7 +68,10 @@ CREATE VIRTUAL TABLE IF NOT EXISTS calls_search USING fts5(id, from_number, to_n
 
 /** Creates the `calls` table and its indexes if missing (the projection does it too). */
 export const ensureCallViewTables = (db: SqliteDatabase): void => {
+  const counted = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'call_counts'").get() !== undefined
   db.exec(schema)
+  db.exec(callCountsSchema)
+  if (!counted) recountCalls(db)
 }
 
 /** One row of `calls`. */
@@ -272,9 +279,22 @@ const handledTypes: ReadonlySet<string> = new Set([
   "CallTransferred", "CallEnded", "CallRecordingAttached", "CallMetadataMerged", "CallMetricsRecorded"
 ])
 
+/** A call the projection holds in memory during a batch, written once by `flush`. */
+interface PendingCall {
+  state: CallViewState
+  /** The row as stored when the batch first touched the call; null for a call dialed in this batch. */
+  readonly stored: CallRow | null
+}
+
+/** Per database, the calls the call view holds unwritten in the running batch (read by `readCallView`). */
+const pendingCalls = new WeakMap<SqliteDatabase, Array<Map<string, PendingCall>>>()
+
 /**
  * The call view projection (`calls`). Throws, stopping the runner, on an event for a call whose
  * `CallDialed` it never saw: that is a bug or a damaged log, not something to skip.
+ * Write-behind: a batch keeps each touched call in memory and `flush` writes its row once (a rebuild
+ * spent its time parsing, stringifying and updating a row with its indexes for every event);
+ * `readCallView` sees the unwritten state, so a later projection of the same batch reads it.
  */
 export const callViewProjection: Projection = (db) => {
   ensureCallViewTables(db)
@@ -297,6 +317,33 @@ export const callViewProjection: Projection = (db) => {
     }
     return statement
   }
+  const counts = callCountsOf(db)
+  const pending = new Map<string, PendingCall>()
+  const registered = pendingCalls.get(db)
+  if (registered === undefined) pendingCalls.set(db, [pending])
+  else registered.push(pending)
+  const write = (call: PendingCall): void => {
+    const row = toRow(call.state.view, call.state.outcomeOverride)
+    if (call.stored === null) {
+      // Replaces a row only when a soft-deleted call stream was started again.
+      const earlier = selectRowid.get(row.id)
+      if (earlier !== undefined) {
+        unindex.run(earlier.rowid)
+        counts.remove(select.get(row.id)!)
+      }
+      const { lastInsertRowid } = upsert.run(row)
+      index.run(lastInsertRowid, row.id, row.from_number, row.to_number)
+      counts.add(row)
+      return
+    }
+    const current = call.stored
+    const changed = rowColumns.filter((c) => c !== "id" && row[c] !== current[c])
+    if (changed.length === 0) return
+    const params: Record<string, unknown> = { id: row.id }
+    for (const c of changed) params[c] = row[c]
+    updateFor(changed).run(params)
+    counts.change(current, row)
+  }
   return {
     name: callViewName,
     eventTypes: handledTypes,
@@ -305,38 +352,55 @@ export const callViewProjection: Projection = (db) => {
       const revision = Number(recorded.revision)
       const recordedAt = recorded.metadata.recordedAt
       if (event.type === "CallDialed") {
-        // Replaces a row only when a soft-deleted call stream was started again.
-        const earlier = selectRowid.get(event.data.callId)
-        if (earlier !== undefined) unindex.run(earlier.rowid)
-        const row = toRow(callViewOnDial(event.data, revision, recordedAt), null)
-        const { lastInsertRowid } = upsert.run(row)
-        index.run(lastInsertRowid, row.id, row.from_number, row.to_number)
+        // A call dialed again (its stream soft-deleted and started anew) moves to the end of the
+        // batch's order, as its row is written after the others.
+        pending.delete(event.data.callId)
+        pending.set(event.data.callId, {
+          state: { view: callViewOnDial(event.data, revision, recordedAt), outcomeOverride: null },
+          stored: null
+        })
         return
       }
-      const current = select.get(event.data.callId)
-      if (current === undefined) {
-        throw new Error(`call view: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
+      let call = pending.get(event.data.callId)
+      if (call === undefined) {
+        const current = select.get(event.data.callId)
+        if (current === undefined) {
+          throw new Error(`call view: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
+        }
+        call = {
+          state: { view: JSON.parse(current.doc) as CallView, outcomeOverride: current.outcome_override as Outcome | null },
+          stored: current
+        }
+        pending.set(event.data.callId, call)
       }
-      const state: CallViewState = {
-        view: JSON.parse(current.doc) as CallView,
-        outcomeOverride: current.outcome_override as Outcome | null
+      call.state = evolveCallView(call.state, event, revision, recordedAt)
+    },
+    flush: () => {
+      try {
+        for (const call of pending.values()) write(call)
+        counts.flush()
+      } finally {
+        pending.clear()
       }
-      const next = evolveCallView(state, event, revision, recordedAt)
-      const row = toRow(next.view, next.outcomeOverride)
-      const changed = rowColumns.filter((c) => c !== "id" && row[c] !== current[c])
-      if (changed.length === 0) return
-      const params: Record<string, unknown> = { id: row.id }
-      for (const c of changed) params[c] = row[c]
-      updateFor(changed).run(params)
+    },
+    discard: () => {
+      pending.clear()
+      counts.discard()
     },
     reset: () => {
-      db.exec("DELETE FROM calls; DELETE FROM calls_search;")
+      pending.clear()
+      counts.discard()
+      db.exec("DELETE FROM calls; DELETE FROM calls_search; DELETE FROM call_counts;")
     }
   }
 }
 
 /** The view of one call, or null when the call is unknown (or not yet projected). */
 export const readCallView = (db: SqliteDatabase, callId: string): CallView | null => {
+  for (const pending of pendingCalls.get(db) ?? []) {
+    const call = pending.get(callId)
+    if (call !== undefined) return call.state.view
+  }
   const row = statementsOf(db).byId.get(callId)
   return row === undefined ? null : (JSON.parse(row.doc) as CallView)
 }
@@ -542,6 +606,12 @@ export const listCalls = (db: SqliteDatabase, query: CallListQuery): CallListPag
     listWhere.push("(started_at, id) < (@cursorStartedAt, @cursorId)")
     params.cursorStartedAt = startedAt
     params.cursorId = id
+    if (typeof params.startedTo === "string") {
+      // One upper bound for the index range: the planner takes `startedTo` over the cursor's row
+      // value and would walk every call between them.
+      listWhere[listWhere.indexOf("started_at <= @startedTo")] = "started_at <= @listStartedTo"
+      params.listStartedTo = startedAt < params.startedTo ? startedAt : params.startedTo
+    }
     shape.push("cursor")
   }
   const s = statementsOf(db)
@@ -557,9 +627,9 @@ export const listCalls = (db: SqliteDatabase, query: CallListQuery): CallListPag
     }
     s.shapes.set(shapeKey, prepared)
   }
-  const { cursorStartedAt: _a, cursorId: _b, ...countParams } = params
+  const { cursorStartedAt: _a, cursorId: _b, listStartedTo: _c, ...countParams } = params
   const rows = prepared.list.all({ ...params, limit: limit + 1, offset }) as Array<{ id: string; started_at: string; doc: string }>
-  const { total } = prepared.count.get(countParams) as { total: number }
+  const total = countOf(db, countParams, shape, () => (prepared.count.get(countParams) as { total: number }).total)
   const hasMore = rows.length > limit
   const page = hasMore ? rows.slice(0, limit) : rows
   const last = page[page.length - 1]
@@ -569,4 +639,25 @@ export const listCalls = (db: SqliteDatabase, query: CallListQuery): CallListPag
     next_cursor: hasMore && last !== undefined ? encodeCallCursor(last.started_at, last.id) : null,
     has_more: hasMore
   }
+}
+
+const countedFilters: ReadonlyMap<string, CountedColumn> = new Map(
+  equalityFilters.filter(([, column]) => column !== "contact_id") as Array<readonly [string, CountedColumn]>
+)
+
+/** `total` from `call_counts` when the filters are at most one counted equality, a duration or a start range; else `count` runs. */
+const countOf = (db: SqliteDatabase, params: Record<string, unknown>, shape: ReadonlyArray<string>, count: () => number): number => {
+  const filters = shape.filter((key) => key !== "cursor")
+  if (filters.length === 0) return countedCalls(db, null, "")
+  if (filters.every((key) => key === "minDuration" || key === "maxDuration")) {
+    return countedDurations(db, (params.minDuration as number | undefined) ?? 0, (params.maxDuration as number | undefined) ?? Number.MAX_SAFE_INTEGER)
+  }
+  if (filters.every((key) => key === "startedFrom" || key === "startedTo")) {
+    return countedStartedBetween(db, params.startedFrom as string | undefined, params.startedTo as string | undefined) ?? count()
+  }
+  if (filters.length === 1) {
+    const column = countedFilters.get(filters[0]!)
+    if (column !== undefined) return countedCalls(db, column, params[filters[0]!] as string)
+  }
+  return count()
 }

@@ -20,6 +20,13 @@ export interface ProjectionHandler {
   readonly apply: (event: RecordedEvent) => void
   /** Deletes every row of the read model, for a rebuild from zero. */
   readonly reset: () => void
+  /**
+   * Writes what `apply` kept in memory during the batch (write-behind); the runner calls it once
+   * per batch, inside the batch's transaction, after every event and before the checkpoints.
+   */
+  readonly flush?: (() => void) | undefined
+  /** Drops what `apply` kept in memory: the batch's transaction rolled back. */
+  readonly discard?: (() => void) | undefined
 }
 
 /** Builds a projection over a database: creates its tables if missing and prepares its statements. */

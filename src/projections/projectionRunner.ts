@@ -5,7 +5,9 @@
  * applies every event to each projection whose checkpoint is behind the event's position and
  * writes those checkpoints (`projection_checkpoints`), so a crash never applies an event twice or
  * skips one, and an at-least-once redelivery is skipped. Projections run in list order, so a later
- * one may read an earlier one's tables in the same transaction (the webhook outbox reads `calls`).
+ * one may read an earlier one's state in the same transaction (the webhook outbox reads the call
+ * view through `readCallView`). A projection may keep rows in memory for the batch (write-behind)
+ * and write them in `flush`, called before the checkpoints; `discard` drops them on a rollback.
  * A projection that throws stops the runner (a bug must not skip events): the batch rolls back,
  * `run` fails with `ProjectionFailed`, and `waitFor` fails with it from then on.
  */
@@ -177,36 +179,51 @@ export const makeProjectionRunner = (
     // (a CLI next to the server) skips what the other already applied.
     const applyBatch = db.transaction(
       (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): Checkpoints => {
-        const checkpoints = loadCheckpoints()
-        const advanced = new Set<string>()
-        for (const event of events) {
-          for (const handler of selected) {
-            const checkpoint = checkpoints.get(handler.name) ?? null
-            if (checkpoint !== null && comparePositions(event.position, checkpoint) <= 0) continue
-            if (handler.eventTypes.has(event.type) && readsStream(handler, event.streamId)) {
-              try {
-                handler.apply(event)
-              } catch (cause) {
-                throw new ProjectionFailed({
-                  projection: handler.name,
-                  event: {
-                    streamId: event.streamId,
-                    revision: event.revision,
-                    type: event.type,
-                    position: positionToString(event.position)
-                  },
-                  cause
-                })
-              }
-            }
-            checkpoints.set(handler.name, event.position)
-            advanced.add(handler.name)
-          }
+        try {
+          return applyEvents(events, selected)
+        } catch (error) {
+          for (const handler of selected) handler.discard?.()
+          throw error
         }
-        for (const name of advanced) saveCheckpoint.run(name, positionToString(checkpoints.get(name)!))
-        return checkpoints
       }
     )
+    const applyEvents = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): Checkpoints => {
+      const checkpoints = loadCheckpoints()
+      const advanced = new Set<string>()
+      for (const event of events) {
+        for (const handler of selected) {
+          const checkpoint = checkpoints.get(handler.name) ?? null
+          if (checkpoint !== null && comparePositions(event.position, checkpoint) <= 0) continue
+          if (handler.eventTypes.has(event.type) && readsStream(handler, event.streamId)) {
+            try {
+              handler.apply(event)
+            } catch (cause) {
+              throw new ProjectionFailed({
+                projection: handler.name,
+                event: {
+                  streamId: event.streamId,
+                  revision: event.revision,
+                  type: event.type,
+                  position: positionToString(event.position)
+                },
+                cause
+              })
+            }
+          }
+          checkpoints.set(handler.name, event.position)
+          advanced.add(handler.name)
+        }
+      }
+      for (const handler of selected) {
+        try {
+          handler.flush?.()
+        } catch (cause) {
+          throw new ProjectionFailed({ projection: handler.name, event: null, cause })
+        }
+      }
+      for (const name of advanced) saveCheckpoint.run(name, positionToString(checkpoints.get(name)!))
+      return checkpoints
+    }
 
     let checkpoints = loadCheckpoints()
     let failure: ProjectionFailed | null = null

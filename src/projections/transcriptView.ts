@@ -80,27 +80,45 @@ interface TranscriptRow {
 const sentimentJson = (score: SentimentScore): string =>
   JSON.stringify({ overall: score.overall, by_speaker: score.bySpeaker })
 
-/** The transcript projection (`transcripts`, `transcript_segments`). */
+type MutableRow = { -readonly [K in keyof TranscriptRow]: TranscriptRow[K] }
+
+/** A transcript head held in memory during a batch. */
+interface PendingTranscript {
+  readonly row: MutableRow
+  /** The head as stored when the batch first touched the call; null when it is written anew. */
+  readonly stored: TranscriptRow | null
+}
+
+const headColumns = [
+  "call_id", "job_id", "language", "final", "segment_count", "duration_seconds", "summary", "sentiment"
+] as const satisfies ReadonlyArray<keyof TranscriptRow>
+
+/**
+ * The transcript projection (`transcripts`, `transcript_segments`). Segments are inserted as they
+ * come; each call's head row is kept in memory during a batch and written once by `flush`.
+ */
 export const transcriptProjection: Projection = (db) => {
   db.exec(schema)
   const clear = db.prepare("DELETE FROM transcript_segments WHERE call_id = ?")
-  const start = db.prepare(
-    `INSERT OR REPLACE INTO transcripts (call_id, job_id, language, final, segment_count, duration_seconds, summary, sentiment)
-     VALUES (?, NULL, ?, 0, 0, NULL, NULL, NULL)`
+  const write = db.prepare(
+    `INSERT OR REPLACE INTO transcripts (${headColumns.join(", ")}) VALUES (${headColumns.map((c) => `@${c}`).join(", ")})`
   )
   const select = db.prepare<[string], TranscriptRow>("SELECT * FROM transcripts WHERE call_id = ?")
   const insertSegment = db.prepare(
     `INSERT INTO transcript_segments (call_id, seq, speaker, text, start_time, end_time, confidence)
      VALUES (?, ?, ?, ?, ?, ?, ?)`
   )
-  const transcribed = db.prepare(
-    `UPDATE transcripts SET job_id = coalesce(?, job_id), language = coalesce(?, language), final = max(final, ?),
-     segment_count = ? WHERE call_id = ?`
-  )
-  const dispositioned = db.prepare(
-    "UPDATE transcripts SET summary = coalesce(?, summary), sentiment = coalesce(?, sentiment) WHERE call_id = ?"
-  )
-  const ended = db.prepare("UPDATE transcripts SET duration_seconds = ? WHERE call_id = ?")
+  const pending = new Map<string, PendingTranscript>()
+  /** The call's head, or undefined when the call was never dialed. */
+  const headOf = (callId: string): MutableRow | undefined => {
+    const call = pending.get(callId)
+    if (call !== undefined) return call.row
+    const stored = select.get(callId)
+    if (stored === undefined) return undefined
+    const row = { ...stored }
+    pending.set(callId, { row, stored })
+    return row
+  }
   return {
     name: transcriptViewName,
     eventTypes: new Set(["CallDialed", "CallTranscribed", "CallDispositioned", "CallEnded"]),
@@ -109,32 +127,65 @@ export const transcriptProjection: Projection = (db) => {
       switch (event.type) {
         case "CallDialed":
           clear.run(event.data.callId)
-          start.run(event.data.callId, event.data.language)
+          pending.set(event.data.callId, {
+            row: {
+              call_id: event.data.callId,
+              job_id: null,
+              language: event.data.language,
+              final: 0,
+              segment_count: 0,
+              duration_seconds: null,
+              summary: null,
+              sentiment: null
+            },
+            stored: null
+          })
           return
         case "CallTranscribed": {
           const d = event.data
-          const row = select.get(d.callId)
+          const row = headOf(d.callId)
           if (row === undefined) throw new Error(`transcript: segments for unknown call ${d.callId}`)
           let seq = row.segment_count
           for (const s of d.segments) {
             insertSegment.run(d.callId, seq++, s.speaker, s.text, s.startTime, s.endTime, s.confidence)
           }
-          transcribed.run(d.jobId, d.language, d.final ? 1 : 0, seq, d.callId)
+          row.job_id = d.jobId ?? row.job_id
+          row.language = d.language ?? row.language
+          row.final = Math.max(row.final, d.final ? 1 : 0)
+          row.segment_count = seq
           return
         }
         case "CallDispositioned": {
           const d = event.data
-          dispositioned.run(d.summary, d.sentimentScore === null ? null : sentimentJson(d.sentimentScore), d.callId)
+          const row = headOf(d.callId)
+          if (row === undefined) return
+          row.summary = d.summary ?? row.summary
+          row.sentiment = (d.sentimentScore === null ? null : sentimentJson(d.sentimentScore)) ?? row.sentiment
           return
         }
-        case "CallEnded":
-          ended.run(event.data.durationSeconds, event.data.callId)
+        case "CallEnded": {
+          const row = headOf(event.data.callId)
+          if (row !== undefined) row.duration_seconds = event.data.durationSeconds
           return
+        }
         default:
           return
       }
     },
+    flush: () => {
+      try {
+        for (const { row, stored } of pending.values()) {
+          if (stored === null || headColumns.some((c) => stored[c] !== row[c])) write.run(row)
+        }
+      } finally {
+        pending.clear()
+      }
+    },
+    discard: () => {
+      pending.clear()
+    },
     reset: () => {
+      pending.clear()
       db.exec("DELETE FROM transcript_segments; DELETE FROM transcripts;")
     }
   }

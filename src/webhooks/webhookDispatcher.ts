@@ -9,8 +9,10 @@
  *   delivery id (stable across retries and restarts), `webhook-timestamp` the attempt time.
  * - 2xx = delivered; 410 Gone = failed and the endpoint disabled (Standard Webhooks
  *   recommendation); anything else is retried on the retry schedule, then `failed`.
- * - Each attempt row and the delivery's new state are written in one transaction. An attempt cut
- *   off by shutdown is not recorded: the delivery stays pending and the next dispatcher sends it
+ * - Each attempt row and the delivery's new state are written together; attempts finishing in the
+ *   same turn of the event loop share one transaction (the delivery is not picked again before its
+ *   attempt is committed; a crash before the commit means a resend with the same `webhook-id`).
+ *   An attempt cut off by shutdown is not recorded: the delivery stays pending and the next dispatcher sends it
  *   again with the same `webhook-id` (at-least-once; receivers dedupe on it).
  * - `claim` (before each attempt) and `completed` (after it is recorded) are the seam for several
  *   instances sharing deliveries (DESIGN.md, "Webhooks"): a claim may say another instance holds
@@ -219,29 +221,43 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
 
   const global = new PQueue({ concurrency: options.maxConcurrency ?? 32 })
   const queues = new Map<string, PQueue>()
-  const picked = new Set<string>()
+  /** Deliveries queued, in flight or being recorded, with their endpoint. */
+  const picked = new Map<string, string>()
+  const pickedPerEndpoint = new Map<string, number>()
+  const pick = (deliveryId: string, endpointId: string): void => {
+    picked.set(deliveryId, endpointId)
+    pickedPerEndpoint.set(endpointId, (pickedPerEndpoint.get(endpointId) ?? 0) + 1)
+  }
+  const unpick = (deliveryId: string): void => {
+    const endpointId = picked.get(deliveryId)
+    if (endpointId === undefined) return
+    picked.delete(deliveryId)
+    pickedPerEndpoint.set(endpointId, (pickedPerEndpoint.get(endpointId) ?? 1) - 1)
+  }
   /** Deliveries to leave alone until the given time: held by another instance, or a failed claim or write. */
   const claimedElsewhere = new Map<string, number>()
   const running = new Set<Promise<void>>()
-  const abort = new AbortController()
+  /** One controller per request in flight: a shared signal would collect a listener per request. */
+  const inFlightRequests = new Set<AbortController>()
+  let aborted = false
   let stopping = false
   let stopped: Promise<void> | null = null
 
-  const dueEndpoints = db.prepare(
-    `SELECT DISTINCT d.endpoint_id AS id FROM webhook_deliveries d
-     JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1
-     WHERE d.status = 'pending' AND d.next_attempt_at <= ?`
-  )
+  // Per enabled endpoint, so each lookup is a seek on `webhook_deliveries_due`, not a scan of every pending row.
+  const enabledEndpoints = db.prepare("SELECT id FROM webhook_endpoints WHERE enabled = 1")
+  const hasDue = db.prepare(
+    "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND endpoint_id = ? AND next_attempt_at <= ? LIMIT 1"
+  ).pluck()
   const dueForEndpoint = db.prepare(
     `SELECT id FROM webhook_deliveries
      WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
      ORDER BY next_attempt_at, rowid LIMIT ?`
   )
-  const nextDue = db.prepare(
-    `SELECT MIN(d.next_attempt_at) AS at FROM webhook_deliveries d
-     JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1
-     WHERE d.status = 'pending' AND d.next_attempt_at > ?`
-  )
+  const nextDueForEndpoint = db.prepare(
+    `SELECT next_attempt_at FROM webhook_deliveries
+     WHERE status = 'pending' AND endpoint_id = ? AND next_attempt_at > ?
+     ORDER BY next_attempt_at LIMIT 1`
+  ).pluck()
   const target = db.prepare(
     `SELECT d.id, d.endpoint_id, d.body, d.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_until
      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
@@ -301,7 +317,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     )
   })
 
-  const record = db.transaction((result: AttemptResult): WebhookAttemptOutcome | null => {
+  const recordOne = (result: AttemptResult): WebhookAttemptOutcome | null => {
     const row = state.get(result.deliveryId) as StateRow | undefined
     if (row === undefined) return null
     const attempt = row.attempt_count + 1
@@ -330,7 +346,41 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       deliveryId: result.deliveryId, endpointId: row.endpoint_id, attempt, statusCode: code, error: result.error, status, nextAttemptAt,
       startedAt: result.startedAt, durationMs: result.finishedAt - result.startedAt, responseSnippet: result.snippet, scheduleStep: step
     }
-  })
+  }
+
+  interface QueuedRecord {
+    readonly result: AttemptResult
+    readonly resolve: (outcome: WebhookAttemptOutcome | null) => void
+    readonly reject: (error: unknown) => void
+  }
+  const recordOneTx = db.transaction(recordOne)
+  const recordMany = db.transaction((items: ReadonlyArray<QueuedRecord>) => items.map((i) => recordOne(i.result)))
+  let toRecord: Array<QueuedRecord> = []
+
+  const flushRecords = (): void => {
+    const items = toRecord
+    toRecord = []
+    try {
+      const outcomes = recordMany(items)
+      items.forEach((item, i) => item.resolve(outcomes[i]!))
+    } catch {
+      // One bad attempt must not fail the others: each alone, in its own transaction.
+      for (const item of items) {
+        try {
+          item.resolve(recordOneTx(item.result))
+        } catch (e) {
+          item.reject(e)
+        }
+      }
+    }
+  }
+
+  /** Records an attempt in the next batch; resolves once it is committed. */
+  const record = (result: AttemptResult): Promise<WebhookAttemptOutcome | null> =>
+    new Promise((resolve, reject) => {
+      toRecord.push({ result, resolve, reject })
+      if (toRecord.length === 1) setImmediate(flushRecords)
+    })
 
   const logged = async (what: string, hook: () => void | Promise<void>): Promise<void> => {
     try {
@@ -340,7 +390,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     }
   }
 
-  const send = async (row: TargetRow): Promise<void> => {
+  /** `release` frees the attempt's slot once the response is in (a 410 keeps it until the endpoint is disabled). */
+  const send = async (row: TargetRow, release: () => void): Promise<void> => {
     const startedAt = now()
     const until = row.previous_secret_until
     const secrets = row.previous_secret !== null && until !== null && until > startedAt
@@ -349,6 +400,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     let statusCode: number | null = null
     let error: string | null = null
     let snippet: string | null = null
+    const controller = new AbortController()
+    inFlightRequests.add(controller)
     try {
       const response = await got.post(row.url, {
         body: row.body,
@@ -362,24 +415,38 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
         retry: { limit: 0 },
         throwHttpErrors: false,
         agent: { http: agents.http, https: agents.https },
-        signal: abort.signal
+        signal: controller.signal
       })
       statusCode = response.statusCode
       snippet = response.body.slice(0, snippetChars)
     } catch (e) {
       error = describeError(e)
+    } finally {
+      inFlightRequests.delete(controller)
     }
     // Cut off by shutdown: leave the delivery pending for the next dispatcher (the db may be closing).
-    if (abort.signal.aborted) return
-    const outcome = record({ deliveryId: row.id, startedAt, finishedAt: now(), statusCode, error, snippet })
+    if (aborted) return
+    if (statusCode !== 410) release()
+    const outcome = await record({ deliveryId: row.id, startedAt, finishedAt: now(), statusCode, error, snippet })
     if (outcome === null) return
+    // A retry may be due at once (a zero delay): the next tick looks.
+    if (outcome.status === "pending") wokenSinceTick = true
     options.onAttempt?.(outcome)
     await logged("webhook attempt not shared", () => completed(outcome))
     const gone = options.endpointGone
     if (statusCode === 410 && gone !== undefined) await logged("webhook endpoint gone not recorded", () => gone(row.endpoint_id))
   }
 
-  const attempt = async (deliveryId: string): Promise<void> => {
+  /**
+   * An attempt, as its endpoint and global slots see it: done once the response is in. The
+   * delivery stays picked until its outcome is recorded, so it is not sent again before that.
+   */
+  const attemptSlot = (deliveryId: string): Promise<void> =>
+    new Promise<void>((release) => {
+      void attempt(deliveryId, release).finally(release)
+    })
+
+  const attempt = async (deliveryId: string, release: () => void): Promise<void> => {
     try {
       if (stopping) return
       const row = target.get(deliveryId) as TargetRow | undefined
@@ -403,7 +470,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       if (decision.attempt !== undefined || decision.scheduleStep !== undefined || decision.attempts !== undefined) {
         align(deliveryId, decision)
       }
-      const sending = send(row)
+      const sending = send(row, release)
       running.add(sending)
       try {
         await sending
@@ -416,9 +483,20 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       claimedElsewhere.set(deliveryId, now() + pollIntervalMillis)
       Effect.runFork(Effect.logError("webhook attempt failed", describeError(e)))
     } finally {
-      picked.delete(deliveryId)
-      signal.notify()
+      unpick(deliveryId)
+      notifySoon()
     }
+  }
+
+  // Attempts finish in bursts (one recorded batch): one wake-up for the burst, not one each.
+  let notifyScheduled = false
+  const notifySoon = (): void => {
+    if (notifyScheduled) return
+    notifyScheduled = true
+    queueMicrotask(() => {
+      notifyScheduled = false
+      signal.notify()
+    })
   }
 
   const queueFor = (endpointId: string): PQueue => {
@@ -430,24 +508,60 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     return queue
   }
 
+  /**
+   * Whether a tick has to look at the tables. Finished attempts wake the loop many times a second;
+   * only new deliveries (`wake`), room in a queue that had more due than it could hold, a retry or
+   * a claim falling due, or the poll interval can make something new due.
+   */
+  let wokenSinceTick = true
+  /** Endpoints that had more due than their queue could take at the last scan. */
+  const backlogged = new Set<string>()
+  let lastScan = Number.NEGATIVE_INFINITY
+  let earliestDue: number | null = null
+  const scanNeeded = (at: number): boolean => {
+    if (wokenSinceTick || at - lastScan >= pollIntervalMillis || (earliestDue !== null && earliestDue <= at)) return true
+    for (const until of claimedElsewhere.values()) if (until <= at) return true
+    // A backlog is topped up once its queue is half empty, not after every attempt.
+    for (const endpointId of backlogged) {
+      const queue = queues.get(endpointId)
+      if (queue === undefined || queue.size + queue.pending <= maxQueued / 2) return true
+    }
+    return false
+  }
+
   const tick = (): number => {
     if (stopping) return 0
     const at = now()
+    if (!scanNeeded(at)) return 0
+    wokenSinceTick = false
+    backlogged.clear()
+    lastScan = at
     for (const [id, until] of claimedElsewhere) if (until <= at) claimedElsewhere.delete(id)
     let queued = 0
-    for (const { id: endpointId } of dueEndpoints.all(at) as Array<DueRow>) {
-      const queue = queueFor(endpointId)
-      const load = queue.size + queue.pending
+    for (const { id: endpointId } of enabledEndpoints.all() as Array<DueRow>) {
+      const queue = queues.get(endpointId)
+      const load = queue === undefined ? 0 : queue.size + queue.pending
       const room = maxQueued - load
-      if (room <= 0) continue
-      // Ask for `load` extra rows: the ones this endpoint already holds come back too.
-      const rows = dueForEndpoint.all(endpointId, at, room + load + claimedElsewhere.size) as Array<DueRow>
+      if (room <= 0) {
+        backlogged.add(endpointId)
+        continue
+      }
+      if (queue === undefined && hasDue.get(endpointId, at) === undefined) continue
+      // The ones this endpoint already holds (queued, in flight or being recorded) come back too.
+      const limit = room + (pickedPerEndpoint.get(endpointId) ?? 0) + claimedElsewhere.size
+      const rows = dueForEndpoint.all(endpointId, at, limit) as Array<DueRow>
+      if (rows.length === limit) backlogged.add(endpointId)
+      let endpointQueue = queue
       for (const { id } of rows) {
         if (picked.has(id) || claimedElsewhere.has(id)) continue
-        if (queue.size + queue.pending >= maxQueued) break
-        picked.add(id)
+        endpointQueue ??= queueFor(endpointId)
+        if (endpointQueue.size + endpointQueue.pending >= maxQueued) {
+          backlogged.add(endpointId)
+          break
+        }
+        pick(id, endpointId)
         queued++
-        void queue.add(() => global.add(() => attempt(id)))
+        void endpointQueue.add(() => global.add(() => attemptSlot(id)))
       }
     }
     return queued
@@ -463,7 +577,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       })
       await Promise.race([Promise.allSettled([...running]), grace])
       clearTimeout(timer)
-      abort.abort()
+      aborted = true
+      for (const controller of inFlightRequests) controller.abort()
       await Promise.allSettled([...running])
       agents.http.destroy()
       agents.https.destroy()
@@ -475,10 +590,18 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     tick,
     nextDueInMillis: () => {
       const at = now()
-      const row = nextDue.get(at) as { readonly at: number | null } | undefined
-      return row?.at == null ? null : row.at - at
+      let earliest: number | null = null
+      for (const { id } of enabledEndpoints.all() as Array<DueRow>) {
+        const next = nextDueForEndpoint.get(id, at) as number | null | undefined
+        if (next != null && (earliest === null || next < earliest)) earliest = next
+      }
+      earliestDue = earliest
+      return earliest === null ? null : earliest - at
     },
-    wake: () => signal.notify(),
+    wake: () => {
+      wokenSinceTick = true
+      signal.notify()
+    },
     waitForWake: (timeoutMillis) => signal.ticket(timeoutMillis),
     inFlight: () => picked.size,
     stop,

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CallView } from "../../src/projections/callViewSchema.js"
+import { recountCalls } from "../../src/projections/callCounts.js"
 import { InvalidCallQuery, listCalls, readCallView, readCallViews } from "../../src/projections/callView.js"
 import type { CallListQuery } from "../../src/projections/callView.js"
 import {
@@ -218,6 +219,10 @@ describe("call view: filters and pagination", () => {
     ["language, any case", { language: "EN-in" }, (c) => c.language?.toLowerCase() === "en-in"],
     ["startedFrom/startedTo inclusive", { startedFrom: "2024-03-02T06:00:00Z", startedTo: "2024-03-03T18:30:00.000Z" },
       (c) => c.started_at >= "2024-03-02T06:00:00.000Z" && c.started_at <= "2024-03-03T18:30:00.000Z"],
+    ["startedFrom only", { startedFrom: "2024-03-02T06:00:00Z" }, (c) => c.started_at >= "2024-03-02T06:00:00.000Z"],
+    ["startedTo only", { startedTo: "2024-03-02T06:00:00Z" }, (c) => c.started_at <= "2024-03-02T06:00:00.000Z"],
+    ["startedFrom/startedTo within a day", { startedFrom: "2024-03-02T06:00:00Z", startedTo: "2024-03-02T18:00:00Z" },
+      (c) => c.started_at >= "2024-03-02T06:00:00.000Z" && c.started_at <= "2024-03-02T18:00:00.000Z"],
     ["search by number substring", { search: "5555" }, (c) => (c.from_number ?? "").includes("5555") || (c.to_number ?? "").includes("5555") || c.id.includes("5555")],
     ["search by exact id", { search: "cal_g0042" }, (c) => c.id.includes("cal_g0042")],
     ["search in any case", { search: "CAL_G004" }, (c) => c.id.includes("cal_g004")],
@@ -225,6 +230,8 @@ describe("call view: filters and pagination", () => {
     ["search with a LIKE wildcard matches literally", { search: "%" }, (c) => c.id.includes("%")],
     ["search with a quote matches literally", { search: "a\"b" }, (c) => c.id.includes("a\"b")],
     ["duration range", { minDuration: 60, maxDuration: 200 }, (c) => c.duration_seconds >= 60 && c.duration_seconds <= 200],
+    ["minDuration only", { minDuration: 100 }, (c) => c.duration_seconds >= 100],
+    ["campaign and disposition", { campaignId: "cmp_a", disposition: "interested" }, (c) => c.campaign_id === "cmp_a" && c.disposition === "interested"],
     ["combined", { campaignId: "cmp_a", direction: "outbound", outcome: "connected", minDuration: 1 },
       (c) => c.campaign_id === "cmp_a" && c.direction === "outbound" && c.outcome === "connected" && c.duration_seconds >= 1]
   ]
@@ -245,6 +252,14 @@ describe("call view: filters and pagination", () => {
     expect(all.length).toBe(300)
   })
 
+  it("the counts the projection keeps call by call equal a recount from the rows", () => {
+    const counts = () => ledger.db.prepare("SELECT dimension, value, calls FROM call_counts ORDER BY dimension, value").all()
+    const kept = counts()
+    expect(kept).toContainEqual({ dimension: "*", value: "", calls: 300 })
+    recountCalls(ledger.db)
+    expect(counts()).toEqual(kept)
+  })
+
   it("limit defaults to 20 and offset to 0; total counts the filter, not the page", () => {
     const page = listCalls(ledger.db, { campaignId: "cmp_c" })
     const expected = all.filter((c) => c.campaign_id === "cmp_c").sort(newestFirst)
@@ -254,7 +269,9 @@ describe("call view: filters and pagination", () => {
 
   it.each([
     ["no filter", {}, () => true],
-    ["outbound", { direction: "outbound" }, (c: CallView) => c.direction === "outbound"]
+    ["outbound", { direction: "outbound" }, (c: CallView) => c.direction === "outbound"],
+    ["started range", { startedFrom: "2024-03-02T06:00:00Z", startedTo: "2024-03-03T18:30:00Z" },
+      (c: CallView) => c.started_at >= "2024-03-02T06:00:00.000Z" && c.started_at <= "2024-03-03T18:30:00.000Z"]
   ] as const)("cursor pagination (%s) walks every call exactly once, in order", (_name, filter, predicate) => {
     const expected = all.filter(predicate).sort(newestFirst).map((c) => c.id)
     const ids: Array<string> = []

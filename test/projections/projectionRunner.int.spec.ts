@@ -159,6 +159,19 @@ describe("projection runner", () => {
     second.db.close()
   })
 
+  it("a batch that fails leaves none of its calls in memory: the call view reads only committed rows", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(10, 3))
+    const [first] = await Effect.runPromise(store.readAll({ maxCount: 1 }))
+    const callId = (first!.data as { callId: string }).callId
+    const { runner, db } = await openRunner(join(tempDir(), "discard.db"), store, [callViewProjection, crashingAt(20, transcriptProjection)])
+    const exit = await Effect.runPromiseExit(runner.catchUp)
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(readCallView(db, callId)).toBeNull()
+    expect((db.prepare("SELECT count(*) AS n FROM calls").get() as { n: number }).n).toBe(0)
+    db.close()
+  })
+
   it("a crash inside a batch rolls the whole batch back for every projection, and stops the runner loudly", async () => {
     const store = makeMemoryEventStore()
     await send(store, ...generateCalls(120, 9))
