@@ -20,6 +20,7 @@ import { allProjections } from "../../src/projections/index.js"
 import { makeProjectionRunner } from "../../src/projections/projectionRunner.js"
 import type { ProjectionRunner, ProjectionRunnerOptions } from "../../src/projections/projectionRunner.js"
 import type { Projection } from "../../src/projections/projection.js"
+import { seededRandom } from "../../src/cli/simulate/seededRandom.js"
 
 /** A temp folder removed by `cleanup`. */
 export const makeTempDir = (): { dir: string; cleanup: () => void } => {
@@ -188,21 +189,6 @@ export const metrics = (
 export const recording = (callId: string, at: string): CallCommand => ({
   type: "AttachRecording", commandId: nextCommandId(), callId, at, recordingRef: `https://api.twilio.com/rec/${callId}.mp3`, contentType: "audio/mpeg", durationSeconds: 60
 })
-
-/** Seeded PRNG (mulberry32), so generated calls are the same every run. */
-export const seededRandom = (seed: number) => {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const pick = <T>(items: ReadonlyArray<T>): T => items[Math.floor(next() * items.length)]!
-  const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1))
-  return { next, pick, int }
-}
 
 /** The kinds of lifecycle `generateCalls` produces. */
 export type GeneratedKind = "connected" | "voicemail" | "no_answer" | "busy" | "failed" | "live_ringing" | "live_talking" | "dnc"
