@@ -465,7 +465,8 @@ export interface CallListPage {
 
 /** A query `listCalls` cannot run: bad limit, offset, instant or cursor. The API answers 400. */
 export class InvalidCallQuery extends Error {
-  constructor(message: string) {
+  /** The `CallListQuery` field at fault: `limit`, `offset`, `cursor`, `startedFrom` or `startedTo`. */
+  constructor(readonly field: string, message: string) {
     super(message)
     this.name = "InvalidCallQuery"
   }
@@ -484,7 +485,7 @@ const decodeCallCursor = (cursor: string): readonly [string, string] => {
   } catch {
     // falls through to the error below
   }
-  throw new InvalidCallQuery("cursor is not one this API returned")
+  throw new InvalidCallQuery("cursor", "cursor is not one this API returned")
 }
 
 const equalityFilters = [
@@ -535,14 +536,14 @@ export const readLiveCallDocs = (db: SqliteDatabase, direction: Direction | null
 
 const checkInt = (name: string, value: number, min: number, max: number): number => {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidCallQuery(`${name} must be an integer from ${min} to ${max}`)
+    throw new InvalidCallQuery(name, `${name} must be an integer from ${min} to ${max}`)
   }
   return value
 }
 
 const instantParam = (name: string, value: string): string => {
   const ms = Date.parse(value)
-  if (Number.isNaN(ms)) throw new InvalidCallQuery(`${name} must be an ISO-8601 instant`)
+  if (Number.isNaN(ms)) throw new InvalidCallQuery(name, `${name} must be an ISO-8601 instant`)
   return new Date(ms).toISOString()
 }
 
