@@ -169,8 +169,9 @@ export const callStatsProjection: Projection = (db) => {
   const pending = new Map<string, PendingStats>()
   const addContribution = (deltas: Map<string, number>, row: StatsRow, sign: 1 | -1): void => {
     const day = utcDay(row.started_at)
+    const contribution = contributionOf(row, 1, row.duration_seconds)
     for (const scope of scopesOf(row)) {
-      for (const [metricKey, amount] of contributionOf(row, 1, row.duration_seconds)) {
+      for (const [metricKey, amount] of contribution) {
         const key = `${scope}${sep}${day}${sep}${metricKey}`
         deltas.set(key, (deltas.get(key) ?? 0) + sign * amount)
       }

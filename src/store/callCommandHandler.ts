@@ -11,7 +11,7 @@
  * state that leads to no events or to a rule violation is checked against a full read before it is believed.
  */
 import { Clock, Effect, Either, Schedule } from "effect"
-import { createHash } from "node:crypto"
+import { parse as uuidParse, v5 as uuidv5 } from "uuid"
 import { decide, foldCall } from "../domain/callDecider.js"
 import type { CallCommand } from "../domain/callCommands.js"
 import { CallNotFound } from "../domain/callErrors.js"
@@ -26,19 +26,13 @@ import type { EventStoreService, EventToAppend, Position, RecordedEvent } from "
 /** Namespace of the ledger's deterministic event ids (UUID v5, RFC 9562 §5.5). */
 export const eventIdNamespace = "6f1c8f1e-2f0b-4c55-9b0e-7c4b7d4f3a10"
 
-const namespaceBytes = Buffer.from(eventIdNamespace.replaceAll("-", ""), "hex")
+const namespaceBytes = uuidParse(eventIdNamespace)
 
 /**
  * Deterministic event id: the same command and index always give the same id, the UUID v5 of
- * `<commandId>:<index>` (what `uuid`'s `v5` gives, without parsing the namespace on every call).
+ * `<commandId>:<index>` (the namespace passed as bytes, so `uuid` does not parse it on every call).
  */
-export const eventIdFor = (commandId: string, index: number): string => {
-  const hash = createHash("sha1").update(namespaceBytes).update(`${commandId}:${index}`, "utf8").digest()
-  hash[6] = (hash[6]! & 0x0f) | 0x50
-  hash[8] = (hash[8]! & 0x3f) | 0x80
-  const hex = hash.toString("hex", 0, 16)
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
-}
+export const eventIdFor = (commandId: string, index: number): string => uuidv5(`${commandId}:${index}`, namespaceBytes)
 
 /** Correlation of a command with what caused it, written into every event's metadata. */
 export interface CommandContext {

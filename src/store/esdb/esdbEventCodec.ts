@@ -7,6 +7,7 @@ import { jsonEvent } from "@eventstore/db-client"
 import type { AllStreamResolvedEvent, JSONType, ResolvedEvent } from "@eventstore/db-client"
 import { Schema } from "effect"
 import type { EventMetadata, EventToAppend, RecordedEvent } from "../eventStore.js"
+import { isSystemEvent } from "../eventFilter.js"
 
 const EventMetadataSchema = Schema.Struct({
   schemaVersion: Schema.Number,
@@ -27,9 +28,6 @@ export const toEsdbEvent = (event: EventToAppend) =>
     data: event.data as JSONType,
     metadata: { ...event.metadata } as Record<string, unknown>
   })
-
-/** True for EventStoreDB's own events and streams (`$`-prefixed), which the ledger never returns. */
-export const isSystemEvent = (type: string, streamId: string): boolean => type.startsWith("$") || streamId.startsWith("$")
 
 /**
  * A read or subscription result as a ledger `RecordedEvent`; null for a link without its target

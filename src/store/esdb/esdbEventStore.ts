@@ -14,9 +14,9 @@ import { EventStore, WrongExpectedRevision } from "../eventStore.js"
 import type { AppendResult, EventStoreService, Position, RecordedEvent } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
 import { comparePositions } from "../position.js"
-import { fromEsdbEvent, isSystemEvent, toEsdbEvent } from "./esdbEventCodec.js"
+import { isSystemEvent, matchesFilter } from "../eventFilter.js"
+import { fromEsdbEvent, toEsdbEvent } from "./esdbEventCodec.js"
 import { esdbCall, forRead, forWrite } from "./esdbFailure.js"
-import { matchesEventFilter } from "./esdbFilter.js"
 import { esdbSubscribeToAll } from "./esdbSubscription.js"
 
 /** Events per `$all` read request. */
@@ -106,7 +106,7 @@ export const makeEsdbEventStore = (client: EventStoreDBClient): EventStoreServic
         cursor = position
         advanced = true
         const event = fromEsdbEvent(resolved)
-        if (event !== null && matchesEventFilter(event, options?.filter)) out.push(event)
+        if (event !== null && matchesFilter(event, options?.filter)) out.push(event)
         if (out.length >= maxCount) break
       }
       if (page.length < pageSize || !advanced) break

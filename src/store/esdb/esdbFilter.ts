@@ -6,8 +6,7 @@
  */
 import { eventTypeFilter, excludeSystemEvents, streamNameFilter } from "@eventstore/db-client"
 import type { AllStreamSubscription, Filter, Position as EsdbPosition } from "@eventstore/db-client"
-import type { EventFilter, RecordedEvent } from "../eventStore.js"
-import { matchesFilter } from "../memory/memoryEventStore.js"
+import type { EventFilter } from "../eventStore.js"
 
 /**
  * The server-side filter for `filter`: stream prefixes when given (system streams start with `$`
@@ -28,6 +27,3 @@ export const serverFilter = (
   }
   return excludeSystemEvents(callback)
 }
-
-/** The exact check, shared with the embedded stores so every adapter filters alike. */
-export const matchesEventFilter = (event: RecordedEvent, filter: EventFilter | undefined): boolean => matchesFilter(event, filter)

@@ -14,7 +14,8 @@ import type { EventFilter, Position, SubscriptionMessage } from "../eventStore.j
 import { comparePositions } from "../position.js"
 import { fromEsdbEvent } from "./esdbEventCodec.js"
 import { EsdbCallFailed, isTransient, resubscribeSchedule } from "./esdbFailure.js"
-import { matchesEventFilter, serverFilter } from "./esdbFilter.js"
+import { matchesFilter } from "../eventFilter.js"
+import { serverFilter } from "./esdbFilter.js"
 
 /** The server closed a subscription without an error; a subscription never ends by itself, so resubscribe. */
 class SubscriptionEnded extends Error {
@@ -97,7 +98,7 @@ export const esdbSubscribeToAll = (
         // Skipping what lies at or before the resume point makes the start exclusive whatever the server does.
         if (position === undefined || !advance(position)) return []
         const event = fromEsdbEvent(item)
-        return event !== null && matchesEventFilter(event, filter) ? [{ _tag: "Event", event }] : []
+        return event !== null && matchesFilter(event, filter) ? [{ _tag: "Event", event }] : []
       }),
       Stream.retry(resubscribeSchedule.pipe(Schedule.whileInput((failure: EsdbCallFailed) => isTransient(failure.cause) || failure.cause instanceof SubscriptionEnded))),
       Stream.orDie

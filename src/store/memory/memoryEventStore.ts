@@ -11,6 +11,7 @@ import type {
 } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
 import { comparePositions, sequencePosition } from "../position.js"
+import { matchesFilter } from "../eventFilter.js"
 
 interface StreamEntry {
   /** Revision of the last event ever appended, -1 when none. */
@@ -21,17 +22,6 @@ interface StreamEntry {
   readonly events: Array<RecordedEvent>
 }
 
-/** Re-exported from `../expectedRevision.js`, where the check now lives for every embedded adapter. */
-export { checkExpectedRevision }
-
-/** True when `event` belongs in a `$all` read or subscription with `filter`; system (`$`-prefixed) events never do. */
-export const matchesFilter = (event: RecordedEvent, filter: EventFilter | undefined): boolean => {
-  if (event.type.startsWith("$") || event.streamId.startsWith("$")) return false
-  if (filter === undefined) return true
-  if (filter.streamPrefixes !== undefined && !filter.streamPrefixes.some((p) => event.streamId.startsWith(p))) return false
-  if (filter.eventTypes !== undefined && !filter.eventTypes.includes(event.type)) return false
-  return true
-}
 
 /** Builds a fresh, empty in-memory store. */
 export const makeMemoryEventStore = (): EventStoreService => {

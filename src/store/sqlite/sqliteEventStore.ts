@@ -247,12 +247,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   }
 }
 
-/** The SQLite `EventStore` over the shared `LedgerDatabase` connection (read models live in the same file). */
-export const SqliteEventStoreLive: Layer.Layer<EventStore, never, LedgerDatabase> = Layer.effect(
-  EventStore,
-  Effect.map(LedgerDatabase, (db) => makeSqliteEventStore(db))
-)
-
-/** Like `SqliteEventStoreLive`, with options (e.g. a shorter poll interval for several processes on one file). */
+/** The SQLite `EventStore` over the shared `LedgerDatabase` connection, with options (e.g. a shorter poll interval for several processes on one file). */
 export const sqliteEventStoreLayer = (options: SqliteEventStoreOptions): Layer.Layer<EventStore, never, LedgerDatabase> =>
   Layer.effect(EventStore, Effect.map(LedgerDatabase, (db) => makeSqliteEventStore(db, options)))
+
+/** The SQLite `EventStore` over the shared `LedgerDatabase` connection (read models live in the same file). */
+export const SqliteEventStoreLive: Layer.Layer<EventStore, never, LedgerDatabase> = sqliteEventStoreLayer({})
