@@ -6,6 +6,7 @@
  */
 import type Database from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { endOfUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
 
 /** The `calls` columns counted by value; `language` folds ASCII case as its NOCASE collation does. */
 export const countedColumns = [
@@ -68,7 +69,7 @@ export const callCountsOf = (db: SqliteDatabase): CallCounts => {
   const count = (row: CountedRow, sign: 1 | -1): void => {
     addTo(`${allCalls}${sep}`, sign)
     addTo(`${durations}${sep}${row.duration_seconds}`, sign)
-    addTo(`${startedDays}${sep}${row.started_at.slice(0, 10)}`, sign)
+    addTo(`${startedDays}${sep}${utcDay(row.started_at)}`, sign)
     for (const column of countedColumns) {
       const value = row[column]
       if (value !== null) addTo(`${column}${sep}${countedValue(column, value)}`, sign)
@@ -78,9 +79,9 @@ export const callCountsOf = (db: SqliteDatabase): CallCounts => {
     add: (row) => count(row, 1),
     remove: (row) => count(row, -1),
     change: (before, after) => {
-      if (before.started_at.slice(0, 10) !== after.started_at.slice(0, 10)) {
-        addTo(`${startedDays}${sep}${before.started_at.slice(0, 10)}`, -1)
-        addTo(`${startedDays}${sep}${after.started_at.slice(0, 10)}`, 1)
+      if (utcDay(before.started_at) !== utcDay(after.started_at)) {
+        addTo(`${startedDays}${sep}${utcDay(before.started_at)}`, -1)
+        addTo(`${startedDays}${sep}${utcDay(after.started_at)}`, 1)
       }
       if (before.duration_seconds !== after.duration_seconds) {
         addTo(`${durations}${sep}${before.duration_seconds}`, -1)
@@ -190,12 +191,12 @@ export const countedStartedBetween = (db: SqliteDatabase, from: string | undefin
   const between = (lo: string, hi: string): number => s.between.get(lo, hi)!.calls
   if (from !== undefined && to !== undefined) {
     if (from > to) return 0
-    if (from.slice(0, 10) === to.slice(0, 10)) return between(from, to)
+    if (utcDay(from) === utcDay(to)) return between(from, to)
   }
-  const fromDay = from?.slice(0, 10)
-  const toDay = to?.slice(0, 10)
+  const fromDay = from === undefined ? undefined : utcDay(from)
+  const toDay = to === undefined ? undefined : utcDay(to)
   let calls = s.days.get(fromDay ?? "", toDay ?? "~")!.calls
-  if (from !== undefined) calls += between(from, `${fromDay}T23:59:59.999Z`)
-  if (to !== undefined) calls += between(`${toDay}T00:00:00.000Z`, to)
+  if (from !== undefined) calls += between(from, endOfUtcDay(fromDay!))
+  if (to !== undefined) calls += between(startOfUtcDay(toDay!), to)
   return calls
 }

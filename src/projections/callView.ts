@@ -542,9 +542,11 @@ const checkInt = (name: string, value: number, min: number, max: number): number
 }
 
 const instantParam = (name: string, value: string): string => {
-  const ms = Date.parse(value)
-  if (Number.isNaN(ms)) throw new InvalidCallQuery(name, `${name} must be an ISO-8601 instant`)
-  return new Date(ms).toISOString()
+  try {
+    return toUtcInstant(value)
+  } catch {
+    throw new InvalidCallQuery(name, `${name} must be an ISO-8601 instant`)
+  }
 }
 
 /**
