@@ -35,9 +35,6 @@ import { LedgerSettings } from "./ledgerConfig.js"
 /** How long a write waits for the projections before answering anyway. */
 const readYourWritesTimeout = "5 seconds"
 
-/** The `GET /v1/calls` parameter behind a `CallListQuery` field, where the names differ. */
-const queryParameterOf: Readonly<Record<string, string>> = { startedFrom: "from", startedTo: "to" }
-
 const callLedgerService = Layer.effect(
   CallLedger,
   Effect.gen(function*() {
@@ -79,7 +76,7 @@ const callLedgerService = Layer.effect(
           },
           catch: (error) => {
             if (error instanceof InvalidCallQuery) {
-              return { _tag: "InvalidQuery" as const, field: queryParameterOf[error.field] ?? error.field, message: error.message }
+              return { _tag: "InvalidQuery" as const, field: error.field, message: error.message }
             }
             throw error
           }

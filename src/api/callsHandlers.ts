@@ -21,8 +21,8 @@ import { createBatch, createCall, getBatch } from "./outboundCalls.js"
 import { getRecording } from "./recordingAccess.js"
 import { commandForReport } from "./reportCommands.js"
 import { callNotFound, ruleToHttpError } from "./ruleErrors.js"
+import { nowIso } from "./currentInstant.js"
 
-export { ruleToHttpError } from "./ruleErrors.js"
 
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/
 
@@ -54,7 +54,6 @@ const filterFromQuery = (q: ListCallsQuery): CallListFilter => ({
   cursor: q.cursor
 })
 
-const present = presentCallById
 
 const callResponseFields = Object.keys(CallResponse.fields) as ReadonlyArray<keyof CallResponse>
 
@@ -65,7 +64,6 @@ const pickCallResponseFields = (call: CallResponse): CallResponse => {
   return out as unknown as CallResponse
 }
 
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handlers) =>
   handlers
@@ -103,7 +101,7 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
         const live = yield* ledger.liveCalls()
         return { data: live.map((view) => presentCall(view, settings, now)), total: live.length }
       }))
-    .handle("getCall", ({ path }) => present(path.id))
+    .handle("getCall", ({ path }) => presentCallById(path.id))
     .handle("getTranscript", ({ path }) =>
       Effect.gen(function*() {
         const ledger = yield* CallLedger
@@ -124,7 +122,7 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
           call_id: path.id,
           appended: result.events.map((e) => e.type),
           revision: Number(result.revision),
-          call: pickCallResponseFields(yield* present(path.id))
+          call: pickCallResponseFields(yield* presentCallById(path.id))
         } satisfies typeof EventReportResult.Encoded)
       }))
     .handle("getCallEvents", ({ path }) =>

@@ -14,6 +14,7 @@ import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
 import { createHash } from "node:crypto"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { IdempotencyKeyReused, IdempotentRequestInProgress } from "./apiErrors.js"
+import { nowIso } from "./currentInstant.js"
 
 const schema = `
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -89,7 +90,6 @@ export const idempotencyKeysLayer: Layer.Layer<IdempotencyKeys, never, LedgerDat
     )
     const complete = db.prepare("UPDATE idempotency_keys SET response = ?, completed_at = ? WHERE key = ? AND response IS NULL")
     const release = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL")
-    const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
     const once = <A, E, R>(key: string | undefined, request: IdempotentRequest, effect: Effect.Effect<A, E, R>) => {
       if (key === undefined) return effect

@@ -67,7 +67,7 @@ export interface WebhookSettings {
   readonly concurrency: number
   /** `LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY`: attempts in flight per endpoint, default 4. */
   readonly endpointConcurrency: number
-  /** `LEDGER_WEBHOOK_ALLOW_LOOPBACK`: deliver to 127.0.0.0/8 and ::1 (default true, for local development). */
+  /** Deliver to 127.0.0.1 and ::1 (default true, for local development; `serve --webhook-deny-loopback` turns it off). */
   readonly allowLoopback: boolean
   /** `LEDGER_WEBHOOK_ALLOW_PRIVATE`: deliver to private and link-local networks (default false: SSRF filtering). */
   readonly allowPrivateNetworks: boolean

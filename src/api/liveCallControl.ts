@@ -6,7 +6,7 @@
  * A transfer or an end goes to the `Dialer` first and is recorded once it succeeded; on any error
  * nothing is written. `Idempotency-Key` makes a retry answer the first response.
  */
-import { Clock, Effect } from "effect"
+import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import type { CallCommand } from "../domain/callCommands.js"
 import { isLiveStatus } from "../projections/index.js"
@@ -18,8 +18,8 @@ import type { EndCallBody, MergeMetadataBody, TransferCallBody } from "./callReq
 import { Dialer } from "./dialer/dialer.js"
 import { IdempotencyKeys } from "./idempotencyKeys.js"
 import { callNotFound, ruleToHttpError } from "./ruleErrors.js"
+import { nowIso } from "./currentInstant.js"
 
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** Runs the command and answers `{call_id, appended, revision, call}`. */
 const executeAndPresent = (command: CallCommand) =>

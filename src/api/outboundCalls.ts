@@ -5,7 +5,7 @@
  * list is refused (422 `DoNotCall`) before anything is written. `Idempotency-Key` answers a retry
  * with the first response and a reuse with another body with a 422 (`idempotencyKeys.ts`).
  */
-import { Clock, Effect } from "effect"
+import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { BatchNotFound, DoNotCall } from "./apiErrors.js"
 import { callIdForIdempotencyKey, newCallId } from "./callIds.js"
@@ -17,8 +17,8 @@ import { DialQueue, newBatchId } from "./dialer/dialQueue.js"
 import { IdempotencyKeys } from "./idempotencyKeys.js"
 import { dialCommandForBody } from "./reportCommands.js"
 import { ruleToHttpError } from "./ruleErrors.js"
+import { nowIso } from "./currentInstant.js"
 
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** The request field that named the destination, for errors. */
 const destinationField = (body: CreateCallBody): "phone" | "to" | "to_number" =>

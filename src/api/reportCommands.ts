@@ -5,12 +5,12 @@
  */
 import type { CallCommand, DialCall } from "../domain/callCommands.js"
 import type { CallEventReport, CreateCallBody } from "./callRequests.js"
+import { toUtcInstant } from "../projections/utcInstant.js"
 
-const toIso = (s: string): string => new Date(Date.parse(s)).toISOString()
 
 /** The decider command for one agent-pipeline report. `now` (ISO) is used when `occurred_at` is absent. */
 export const commandForReport = (callId: string, report: CallEventReport, commandId: string, now: string): CallCommand => {
-  const base = { callId, commandId: report.command_id ?? commandId, at: report.occurred_at === undefined ? now : toIso(report.occurred_at) }
+  const base = { callId, commandId: report.command_id ?? commandId, at: report.occurred_at === undefined ? now : toUtcInstant(report.occurred_at) }
   switch (report.type) {
     case "answered":
       return { ...base, type: "AnswerCall", answeredBy: report.answered_by ?? "human" }

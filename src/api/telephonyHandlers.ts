@@ -9,7 +9,7 @@ import { Clock, Effect } from "effect"
 import { InvalidRequest, InvalidTwilioSignature } from "./apiErrors.js"
 import { CallLedger } from "./callLedger.js"
 import { CallLedgerApi } from "./callsApi.js"
-import { ruleToHttpError } from "./callsHandlers.js"
+import { ruleToHttpError } from "./ruleErrors.js"
 import { LedgerSettings } from "./ledgerConfig.js"
 import { callIdForCallSid, commandForTwilioCallback, isValidTwilioSignature } from "./twilioStatusCallback.js"
 

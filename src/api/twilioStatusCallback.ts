@@ -9,6 +9,8 @@ import { v5 as uuidv5 } from "uuid"
 import type { ReportTelephonyStatus, TelephonyStatus } from "../domain/callCommands.js"
 import type { AnsweredBy } from "../domain/values.js"
 import { eventIdNamespace } from "../store/callCommandHandler.js"
+import { Schema } from "effect"
+import { E164 } from "../domain/values.js"
 
 const telephonyStatuses: ReadonlyArray<TelephonyStatus> = [
   "queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"
@@ -39,7 +41,7 @@ export interface TwilioParamError {
   readonly message: string
 }
 
-const e164 = /^\+[1-9]\d{7,14}$/
+const isE164 = Schema.is(E164)
 
 /**
  * The `ReportTelephonyStatus` command for a callback's parameters. The command id is derived
@@ -74,7 +76,7 @@ export const commandForTwilioCallback = (
   const from = params["From"]
   const to = params["To"]
   const inbound = params["Direction"] === "inbound"
-  if (inbound && (from === undefined || !e164.test(from))) {
+  if (inbound && (from === undefined || !isE164(from))) {
     return { field: "From", message: "From must be an E.164 number for an inbound call" }
   }
   const at = timestamp === undefined ? now : new Date(Date.parse(timestamp)).toISOString()
@@ -95,7 +97,7 @@ export const commandForTwilioCallback = (
       ? {
         callType: "telephony_inbound",
         from: from!,
-        to: to !== undefined && e164.test(to) ? to : null,
+        to: to !== undefined && isE164(to) ? to : null,
         contact: { phone: from!, name: params["CallerName"] ?? null, id: null },
         campaignId: null,
         agentId: null,

@@ -8,7 +8,7 @@ import { Console, Effect } from "effect"
 import { ledgerProjections } from "../api/callLedgerLayer.js"
 import { makeLedgerConfig } from "../api/ledgerConfig.js"
 import { ledgerStoreLayer } from "../api/ledgerStoreLayer.js"
-import { allProjections, makeProjectionRunner } from "../projections/index.js"
+import { callStatsName, callViewName, doNotCallName, makeProjectionRunner, transcriptViewName } from "../projections/index.js"
 import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { positionToString } from "../store/position.js"
@@ -19,12 +19,14 @@ const projection = Options.text("projection").pipe(
   Options.repeated
 )
 
+/** The ledger's read models (`allProjections`), by checkpoint name; the webhook projections are never replayed by default. */
+const readModels = [callViewName, transcriptViewName, callStatsName, doNotCallName]
+
 export const replayCommand = Command.make("replay", { store: storeOption, db: dbOption, projection }, (o) =>
   Effect.gen(function*() {
     const db = yield* LedgerDatabase
     const store = yield* EventStore
     const runner = yield* makeProjectionRunner(db, store, ledgerProjections(makeLedgerConfig()))
-    const readModels = allProjections.map((p) => p(db).name)
     const started = Date.now()
     const result = yield* runner.rebuild(o.projection.length > 0 ? o.projection : readModels)
     const seconds = (Date.now() - started) / 1000

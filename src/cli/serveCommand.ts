@@ -39,6 +39,16 @@ const webhookLease = Options.integer("webhook-lease-ms").pipe(
   Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_LEASE_MS")),
   Options.optional
 )
+const webhookConcurrency = Options.integer("webhook-concurrency").pipe(
+  Options.withDescription("Webhook attempts in flight across endpoints"),
+  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_CONCURRENCY")),
+  Options.withDefault(32)
+)
+const webhookEndpointConcurrency = Options.integer("webhook-endpoint-concurrency").pipe(
+  Options.withDescription("Webhook attempts in flight per endpoint"),
+  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY")),
+  Options.withDefault(4)
+)
 const allowLoopback = Options.boolean("webhook-deny-loopback").pipe(
   Options.withDescription("Refuse webhook URLs on 127.0.0.0/8 and ::1 (allowed by default for local development)")
 )
@@ -85,7 +95,7 @@ const agentQueues = Options.text("agent-queues").pipe(
 
 export const serveCommand = Command.make(
   "serve",
-  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookLease, allowLoopback, allowPrivate, requireApiKey, rateLimits,
+  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookConcurrency, webhookEndpointConcurrency, webhookLease, allowLoopback, allowPrivate, requireApiKey, rateLimits,
     dialer, dialCallsPerInterval, dialIntervalMs, simulatedStepMs, agentQueues },
   (o) =>
     Effect.gen(function*() {
@@ -120,6 +130,8 @@ export const serveCommand = Command.make(
         webhooks: {
           ...(Option.isSome(o.retrySchedule) ? { retryScheduleMillis: o.retrySchedule.value.split(",").map((s) => Number(s.trim())) } : {}),
           timeoutMillis: o.webhookTimeout,
+          concurrency: o.webhookConcurrency,
+          endpointConcurrency: o.webhookEndpointConcurrency,
           ...(Option.isSome(o.webhookLease) ? { claimLeaseMillis: o.webhookLease.value } : {}),
           allowLoopback: !o.allowLoopback,
           allowPrivateNetworks: o.allowPrivate

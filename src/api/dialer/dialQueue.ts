@@ -12,7 +12,7 @@
  * workflow ended it, or it was dialed before a restart), and hands the call to the `Dialer`. When the dialer
  * refuses it, the call is ended `failed` (`dial_failed`) with the reason.
  */
-import { Clock, Context, Effect, FiberSet, Layer } from "effect"
+import { Context, Effect, FiberSet, Layer } from "effect"
 import PQueue from "p-queue"
 import { v5 as uuidv5, v7 as uuidv7 } from "uuid"
 import type { DialCall, EndCall } from "../../domain/callCommands.js"
@@ -27,6 +27,7 @@ import { Dialer } from "./dialer.js"
 import type { DialRequest } from "./dialer.js"
 import { dialJobStore } from "./dialJobs.js"
 import type { DialBatch, DialDetails, DialJob } from "./dialJobs.js"
+import { nowIso } from "../currentInstant.js"
 
 const batchNamespace = "3c8e5a61-0f4b-4d0e-8f71-2a9d6b5c4e13"
 
@@ -49,7 +50,6 @@ export interface DialQueueService {
 
 export class DialQueue extends Context.Tag("call-ledger/DialQueue")<DialQueue, DialQueueService>() {}
 
-const nowIso = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
 /** The queue over the ledger, the dialer and the SQLite file; resumes the queued jobs at once. */
 export const dialQueueLayer: Layer.Layer<DialQueue, never, LedgerDatabase | CallLedger | Dialer | LedgerSettings> = Layer.scoped(
