@@ -58,12 +58,22 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
        (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, schedule_step, next_attempt_at, created_at)
      VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, 0, ?, ?)`
   )
+  // Endpoints change rarely; their stored event-type lists are parsed once per distinct text.
+  const parsedEventTypes = new Map<string, ReadonlySet<string>>()
+  const eventTypesOf = (stored: string): ReadonlySet<string> => {
+    let types = parsedEventTypes.get(stored)
+    if (types === undefined) {
+      types = new Set(JSON.parse(stored) as Array<string>)
+      parsedEventTypes.set(stored, types)
+    }
+    return types
+  }
   const apply = (event: RecordedEvent): void => {
     const type = webhookTypeOf(event)
     if (type === null) return
     const recordedAtMillis = Date.parse(event.metadata.recordedAt)
     const subscribers = (enabledEndpoints.all() as Array<SubscriberRow>).filter((row) =>
-      row.created_at <= recordedAtMillis && (JSON.parse(row.event_types) as Array<string>).includes(type)
+      row.created_at <= recordedAtMillis && eventTypesOf(row.event_types).has(type)
     )
     if (subscribers.length === 0) return
     const callId = (event.data as { readonly callId: string }).callId

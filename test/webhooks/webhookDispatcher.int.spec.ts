@@ -18,8 +18,8 @@ import { webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
 import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
 import { makeEndpointRuntime } from "./endpointRuntime.js"
 import type { EndpointRuntime } from "./endpointRuntime.js"
-import { eventually, startReceiver, verifyRequest } from "./webhookReceiver.js"
-import type { Receiver, Respond } from "./webhookReceiver.js"
+import { eventually, startReceiver, verifyRequest } from "../fixtures/httpReceiver.js"
+import type { Receiver, Respond } from "../fixtures/httpReceiver.js"
 
 let dir: string
 let dbPath: string
