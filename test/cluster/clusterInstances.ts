@@ -62,7 +62,7 @@ export const startChildInstance = async (
   name: string,
   store: string,
   folder: string,
-  webhookArgs: ReadonlyArray<string> = ["--webhook-retry-schedule", "300,300,300", "--webhook-timeout-ms", "5000", "--webhook-lease-ms", "6000"]
+  webhookArgs: ReadonlyArray<string> = ["--webhook-retry-schedule", "300,300,300", "--webhook-timeout-ms", "15000", "--webhook-lease-ms", "16000"]
 ): Promise<ClusterInstance & { readonly process: CliProcess; readonly pid: number; readonly kill: () => Promise<void> }> => {
   const port = await freePort()
   const child = await startServeProcess({
