@@ -25,11 +25,9 @@ import type { LogRow } from "./ledgerRows.js"
 export const buildLog = (db: SqliteDatabase, events: number, startMillis?: number): number => {
   ensureEventTables(db)
   const insert = db.prepare("INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)")
-  const stream = db.prepare("INSERT INTO streams (stream_id, last_revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision")
   const write = db.transaction((rows: ReadonlyArray<LogRow>) => {
     for (const r of rows) {
       insert.run(r.eventId, r.streamId, r.revision, r.type, r.data, r.metadata)
-      stream.run(r.streamId, r.revision)
     }
   })
   let written = 0

@@ -31,12 +31,10 @@ const firstDay = Date.parse("2025-01-01T00:00:00Z")
 const projectTemplateDay = async (db: SqliteDatabase, perDay: number) => {
   ensureEventTables(db)
   const insert = db.prepare("INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)")
-  const stream = db.prepare("INSERT INTO streams (stream_id, last_revision) VALUES (?, ?) ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision")
   const calls = simulatedCalls(perDay, { startMillis: firstDay, spacingMillis: Math.floor(dayMillis / perDay) })
   db.transaction(() => {
     for (const r of interleaved((function*() { for (const c of calls) yield logRowsOf(c) })(), 200)) {
       insert.run(r.eventId, r.streamId, r.revision, r.type, r.data, r.metadata)
-      stream.run(r.streamId, r.revision)
     }
   })()
   const runner = await Effect.runPromise(makeProjectionRunner(db, makeSqliteEventStore(db), allProjections, { pageSize: 20_000 }))

@@ -31,8 +31,11 @@ export interface SqliteEventStoreOptions {
   readonly pageSize?: number
 }
 
+/** What an append or read needs to know of a stream: its last revision and its deletion, if any. */
 interface StreamRow {
-  readonly last_revision: number
+  /** Revision of its last event, deleted or not; null when it has none. */
+  readonly last_revision: number | null
+  /** Revisions below it were soft-deleted; 0 when nothing was. */
   readonly truncate_before: number
   readonly tombstoned: number
 }
@@ -100,9 +103,12 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   const signal = makeAppendSignal()
   const groupCommit = makeGroupCommit(db, signal.notify)
 
-  const selectStream = db.prepare<[string], StreamRow>(
-    "SELECT last_revision, truncate_before, tombstoned FROM streams WHERE stream_id = ?"
+  const selectStreamRow = db.prepare<[string, string], StreamRow>(
+    `SELECT (SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1) AS last_revision,
+            coalesce(s.truncate_before, 0) AS truncate_before, coalesce(s.tombstoned, 0) AS tombstoned
+     FROM (SELECT 1) LEFT JOIN streams s ON s.stream_id = ?`
   )
+  const selectStream = (streamId: string): StreamRow => selectStreamRow.get(streamId, streamId)!
   const selectEventById = db.prepare<[string, string], { position: number; revision: number }>(
     "SELECT position, revision FROM events WHERE event_id = ? AND stream_id = ?"
   )
@@ -112,13 +118,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   const insertEvent = db.prepare<[string, string, number, string, string, string]>(
     "INSERT INTO events (event_id, stream_id, revision, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)"
   )
-  const saveLastRevision = db.prepare<[string, number]>(
-    `INSERT INTO streams (stream_id, last_revision) VALUES (?, ?)
-     ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision`
-  )
-  const softDelete = db.prepare<[string]>(
-    `INSERT INTO streams (stream_id, last_revision) VALUES (?, -1)
-     ON CONFLICT (stream_id) DO UPDATE SET truncate_before = last_revision + 1`
+  const softDelete = db.prepare<[string, number, number]>(
+    `INSERT INTO streams (stream_id, last_revision, truncate_before) VALUES (?, ?, ?)
+     ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision, truncate_before = excluded.truncate_before`
   )
   const tombstone = db.prepare<[string]>(
     `INSERT INTO streams (stream_id, last_revision, tombstoned) VALUES (?, -1, 1)
@@ -139,8 +141,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
     if (statement === undefined) {
       const clauses = [
         "e.position > ?",
-        "s.tombstoned = 0",
-        "e.revision >= s.truncate_before",
+        "(s.stream_id IS NULL OR (s.tombstoned = 0 AND e.revision >= s.truncate_before))",
         "substr(e.stream_id, 1, 1) <> '$'",
         "substr(e.type, 1, 1) <> '$'"
       ]
@@ -149,7 +150,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       }
       if (types >= 0) clauses.push(types === 0 ? "0" : `e.type IN (${Array.from({ length: types }, () => "?").join(", ")})`)
       statement = db.prepare<Array<string | number>, EventRow>(
-        `SELECT ${eventColumns} FROM events e JOIN streams s ON s.stream_id = e.stream_id
+        `SELECT ${eventColumns} FROM events e LEFT JOIN streams s ON s.stream_id = e.stream_id
          WHERE ${clauses.join(" AND ")} ORDER BY e.position LIMIT ?`
       )
       readAllStatements.set(key, statement)
@@ -167,26 +168,39 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       )
       .map(toRecorded)
 
-  const visibleLast = (stream: StreamRow | undefined): bigint | null =>
-    stream === undefined || stream.last_revision < stream.truncate_before ? null : BigInt(stream.last_revision)
+  const visibleLast = (stream: StreamRow): bigint | null =>
+    stream.last_revision === null || stream.last_revision < stream.truncate_before ? null : BigInt(stream.last_revision)
 
-  /** One append, inside the batch transaction: checks first, then writes. */
+  /** The earlier append of these event ids to this stream, as its result; undefined when they were never appended. */
+  const earlierAppend = (streamId: string, events: ReadonlyArray<EncodedEvent>): AppendResult | undefined => {
+    const first = events[0]
+    const earlier = first === undefined ? undefined : selectEventById.get(first.eventId, streamId)
+    if (earlier === undefined) return undefined
+    const last = selectEventById.get(events[events.length - 1]!.eventId, streamId) ?? earlier
+    return { nextExpectedRevision: BigInt(last.revision), position: sequencePosition(last.position) }
+  }
+
+  /**
+   * One append, inside the batch transaction: checks first, then writes. Re-appended event ids are
+   * looked up only when the expected revision does not hold (a retry of a stored append states
+   * the revision it was stored after) or cannot tell (`any`, `stream_exists`, a deleted stream):
+   * an append at the exact revision it expects is new, so the common path reads one index entry.
+   */
   const appendNow = (
     streamId: string,
     events: ReadonlyArray<EncodedEvent>,
     expected: ExpectedRevision
   ): AppendResult | WrongExpectedRevision | StreamDeleted => {
-    const stream = selectStream.get(streamId)
-    if (stream !== undefined && stream.tombstoned !== 0) return new StreamDeleted({ streamId })
-    const first = events[0]
-    const earlier = first === undefined ? undefined : selectEventById.get(first.eventId, streamId)
-    if (earlier !== undefined) {
-      const last = selectEventById.get(events[events.length - 1]!.eventId, streamId) ?? earlier
-      return { nextExpectedRevision: BigInt(last.revision), position: sequencePosition(last.position) }
-    }
+    const stream = selectStream(streamId)
+    if (stream.tombstoned !== 0) return new StreamDeleted({ streamId })
     const error = checkExpectedRevision(streamId, expected, visibleLast(stream))
-    if (error !== null) return error
-    let revision = stream?.last_revision ?? -1
+    const exact = typeof expected === "bigint" || (expected === "no_stream" && stream.last_revision === null)
+    if (error !== null || !exact) {
+      const earlier = earlierAppend(streamId, events)
+      if (earlier !== undefined) return earlier
+      if (error !== null) return error
+    }
+    let revision = stream.last_revision ?? -1
     if (events.length === 0) {
       const position = revision < 0 ? 0 : selectPositionAt.get(streamId, revision)?.position ?? 0
       return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
@@ -196,17 +210,16 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       revision += 1
       position = Number(insertEvent.run(event.eventId, streamId, revision, event.type, event.data, event.metadata).lastInsertRowid)
     }
-    saveLastRevision.run(streamId, revision)
     return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
   }
 
   const removeNow = (streamId: string, expected: ExpectedRevision, hard: boolean): void | WrongExpectedRevision | StreamDeleted => {
-    const stream = selectStream.get(streamId)
-    if (stream !== undefined && stream.tombstoned !== 0) return new StreamDeleted({ streamId })
+    const stream = selectStream(streamId)
+    if (stream.tombstoned !== 0) return new StreamDeleted({ streamId })
     const error = checkExpectedRevision(streamId, expected, visibleLast(stream))
     if (error !== null) return error
     if (hard) tombstone.run(streamId)
-    else softDelete.run(streamId)
+    else softDelete.run(streamId, stream.last_revision ?? -1, (stream.last_revision ?? -1) + 1)
   }
 
   const write = <A>(run: () => A | WrongExpectedRevision | StreamDeleted): Effect.Effect<A, WrongExpectedRevision | StreamDeleted> =>
@@ -223,9 +236,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       }),
     readStream: (streamId, options) =>
       Effect.suspend(() => {
-        const stream = selectStream.get(streamId)
-        if (stream === undefined) return Effect.succeed([])
+        const stream = selectStream(streamId)
         if (stream.tombstoned !== 0) return Effect.fail(new StreamDeleted({ streamId }))
+        if (stream.last_revision === null) return Effect.succeed([])
         const from = Math.max(Number(options?.fromRevision ?? 0n), stream.truncate_before)
         return Effect.succeed(selectStreamEvents.all(streamId, from, options?.maxCount ?? -1).map(toRecorded))
       }),

@@ -1,7 +1,10 @@
 /**
  * The log's tables in the ledger's SQLite file. `events.position` is the rowid, so the global
  * position is one INTEGER sequence from 1 in commit order (SQLite has one writer at a time, so a
- * reader never sees a later position before an earlier one).
+ * reader never sees a later position before an earlier one). A stream's last revision is read from
+ * `events` (its `(stream_id, revision)` index); `streams` holds a row only for a stream that was
+ * deleted (`truncate_before`: revisions below it are hidden) or tombstoned, so an append writes
+ * nothing but its events and a `$all` read joins a table of a few rows.
  */
 import type { SqliteDatabase } from "./sqliteDatabase.js"
 
@@ -26,4 +29,6 @@ export const ensureEventTables = (db: SqliteDatabase): void => {
       tombstoned INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
   `)
+  // Files written before streams kept only deletions held a row per stream: drop the rows that hide nothing.
+  db.exec("DELETE FROM streams WHERE truncate_before = 0 AND tombstoned = 0")
 }
