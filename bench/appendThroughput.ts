@@ -5,12 +5,11 @@
  * `@event-driven-io/emmett-sqlite` appending the same events to its own file (the peer).
  */
 import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { join } from "node:path"
 import { handleCallCommand } from "../src/store/callCommandHandler.js"
-import { EventStore } from "../src/store/eventStore.js"
-import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
-import { makeSqliteEventStore } from "../src/store/sqlite/sqliteEventStore.js"
+import { ledgerDatabaseLayer, openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
+import { SqliteEventStoreLive } from "../src/store/sqlite/sqliteEventStore.js"
 import { ensureEventTables } from "../src/store/sqlite/sqliteEventTables.js"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
 import { freshDir, scaled, since, throughputRow } from "./benchTypes.js"
@@ -21,23 +20,23 @@ import type { LogRow } from "./ledgerRows.js"
 /** Calls in flight at once (each sends its commands one after another, as a real call does). */
 const concurrentCalls = 256
 
-/** Runs the ledger's command path over `calls`; events appended and elapsed ms. */
+/**
+ * Runs the ledger's command path over `calls` on the file as the ledger opens it (its database
+ * layer: WAL, background checkpoints; the SQLite store over it); events appended and elapsed ms.
+ */
 export const runLedgerAppends = async (dbPath: string, calls: ReadonlyArray<SimulatedCall>) => {
-  const db = openSqliteDatabase(dbPath)
-  const store = makeSqliteEventStore(db)
   let events = 0
-  const start = performance.now()
-  await Effect.runPromise(
-    Effect.forEach(calls, (call) =>
+  const elapsed = await Effect.runPromise(Effect.gen(function*() {
+    const start = performance.now()
+    yield* Effect.forEach(calls, (call) =>
       Effect.forEach(call.commands, ({ command }) =>
         handleCallCommand(command).pipe(
           Effect.tap((result) => Effect.sync(() => { events += result.events.length })),
           Effect.catchAll(() => Effect.void)
-        ), { discard: true }), { concurrency: concurrentCalls, discard: true }).pipe(
-      Effect.provideService(EventStore, store)
-    )
-  )
-  const elapsed = since(start)
+        ), { discard: true }), { concurrency: concurrentCalls, discard: true })
+    return since(start)
+  }).pipe(Effect.provide(SqliteEventStoreLive.pipe(Layer.provide(ledgerDatabaseLayer(dbPath)))), Effect.scoped))
+  const db = openSqliteDatabase(dbPath)
   const rows = db.prepare("SELECT event_id, stream_id, revision, type, data, metadata FROM events ORDER BY position").all() as Array<
     { event_id: string; stream_id: string; revision: number; type: string; data: string; metadata: string }
   >

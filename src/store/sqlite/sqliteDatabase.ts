@@ -7,6 +7,7 @@ import Database from "better-sqlite3"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { Context, Effect, Layer } from "effect"
+import { startWalCheckpointer } from "./walCheckpointer.js"
 
 /** A better-sqlite3 connection. */
 export interface SqliteDatabase extends Database.Database {}
@@ -29,9 +30,18 @@ export const openSqliteDatabase = (path: string): SqliteDatabase => {
  */
 export class LedgerDatabase extends Context.Tag("call-ledger/LedgerDatabase")<LedgerDatabase, SqliteDatabase>() {}
 
-/** Scoped layer: opens the file, closes it when the scope ends. */
+/**
+ * Scoped layer: opens the file with its background checkpointer (`walCheckpointer.ts`), stops
+ * the checkpointer and closes the file when the scope ends.
+ */
 export const ledgerDatabaseLayer = (path: string): Layer.Layer<LedgerDatabase> =>
   Layer.scoped(
     LedgerDatabase,
-    Effect.acquireRelease(Effect.sync(() => openSqliteDatabase(path)), (db) => Effect.sync(() => db.close()))
+    Effect.acquireRelease(
+      Effect.sync(() => {
+        const db = openSqliteDatabase(path)
+        return { db, checkpointer: startWalCheckpointer(db) }
+      }),
+      ({ checkpointer, db }) => Effect.promise(() => checkpointer.stop()).pipe(Effect.ensuring(Effect.sync(() => db.close())))
+    ).pipe(Effect.map(({ db }) => db))
   )
