@@ -10,9 +10,8 @@ import { CallLedger } from "../src/api/callLedger.js"
 import { callLedgerLayer } from "../src/api/callLedgerLayer.js"
 import { makeLedgerConfig } from "../src/api/ledgerConfig.js"
 import { handleCallCommand } from "../src/store/callCommandHandler.js"
-import { EventStore } from "../src/store/eventStore.js"
-import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
-import { makeSqliteEventStore } from "../src/store/sqlite/sqliteEventStore.js"
+import { ledgerDatabaseLayer, openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
+import { SqliteEventStoreLive } from "../src/store/sqlite/sqliteEventStore.js"
 import { ensureEventTables } from "../src/store/sqlite/sqliteEventTables.js"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
 import { freshDir, latencyRow, percentile, scaled } from "./benchTypes.js"
@@ -45,15 +44,16 @@ export const commandLatency: BenchFigure = {
     const rows = [...simulatedCalls(callCount, { startMillis: Date.parse("2025-03-01T00:00:00Z") })].flatMap(logRowsOf)
     context.log(`latency: ${commands.length} commands, one at a time`)
 
-    const db = openSqliteDatabase(join(dir, "path.db"))
-    const store = makeSqliteEventStore(db)
-    const pathLatencies: Array<number> = []
-    for (const command of commands) {
-      const start = performance.now()
-      await Effect.runPromise(handleCallCommand(command).pipe(Effect.provideService(EventStore, store), Effect.either))
-      pathLatencies.push(performance.now() - start)
-    }
-    db.close()
+    // The file opened as the ledger opens it (WAL, background checkpoints), the SQLite store over it.
+    const pathLatencies = await Effect.runPromise(Effect.gen(function*() {
+      const out: Array<number> = []
+      for (const command of commands) {
+        const start = performance.now()
+        yield* Effect.either(handleCallCommand(command))
+        out.push(performance.now() - start)
+      }
+      return out
+    }).pipe(Effect.provide(SqliteEventStoreLive.pipe(Layer.provide(ledgerDatabaseLayer(join(dir, "path.db"))))), Effect.scoped))
 
     const config = makeLedgerConfig({ databasePath: join(dir, "ledger.db") })
     const executeLatencies = await Effect.runPromise(Effect.gen(function*() {

@@ -521,7 +521,7 @@ const statementsOf = (db: SqliteDatabase): Statements => {
       byIds: db.prepare("SELECT id, doc FROM calls WHERE id IN (SELECT value FROM json_each(?))"),
       live: db.prepare(
         `SELECT doc FROM calls INDEXED BY calls_live WHERE status IN (${liveStatusList}) AND (@direction IS NULL OR direction = @direction)
-         ORDER BY started_at DESC, id DESC LIMIT @limit`
+         ORDER BY started_at DESC, id DESC LIMIT CAST(@limit AS INTEGER)`
       ),
       shapes: new Map()
     }
@@ -624,7 +624,7 @@ export const listCalls = (db: SqliteDatabase, query: CallListQuery): CallListPag
     prepared = {
       list: db.prepare(
         `SELECT id, started_at, doc FROM calls ${listWhere.length === 0 ? "" : `WHERE ${listWhere.join(" AND ")}`}
-         ORDER BY started_at DESC, id DESC LIMIT @limit OFFSET @offset`
+         ORDER BY started_at DESC, id DESC LIMIT CAST(@limit AS INTEGER) OFFSET CAST(@offset AS INTEGER)`
       ),
       count: db.prepare(`SELECT count(*) AS total FROM calls ${filterWhere}`)
     }

@@ -127,7 +127,7 @@ export const listWebhookDeliveries = Effect.fn("Webhooks.listDeliveries")(functi
   const offset = Math.max(Math.trunc(options.offset ?? 0), 0)
   const rows = db.prepare(
     `SELECT * FROM webhook_deliveries ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`
+     ORDER BY created_at DESC, rowid DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`
   ).all(...params, limit, offset) as Array<DeliveryRow>
   return rows.map(toDelivery)
 })

@@ -251,7 +251,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   const dueForEndpoint = db.prepare(
     `SELECT id FROM webhook_deliveries
      WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
-     ORDER BY next_attempt_at, rowid LIMIT ?`
+     ORDER BY next_attempt_at, rowid LIMIT CAST(? AS INTEGER)`
   )
   const nextDueForEndpoint = db.prepare(
     `SELECT next_attempt_at FROM webhook_deliveries
