@@ -18,7 +18,7 @@ import { CallNotFound } from "../domain/callErrors.js"
 import type { CallRuleViolation } from "../domain/callErrors.js"
 import { callStreamId } from "../domain/callEvents.js"
 import type { CallEvent } from "../domain/callEvents.js"
-import { evolve } from "../domain/callState.js"
+import { evolve, initialState } from "../domain/callState.js"
 import type { CallState } from "../domain/callState.js"
 import { EventStore } from "./eventStore.js"
 import type { EventStoreService, EventToAppend, Position, RecordedEvent } from "./eventStore.js"
@@ -63,6 +63,9 @@ interface CachedCall {
   readonly state: CallState
   readonly revision: bigint
 }
+
+/** The state of a call with no events, as a cache entry. */
+const emptyCall: CachedCall = { state: initialState, revision: -1n }
 
 /** Calls whose state a store instance keeps; a call lives minutes, so this covers every live call many times over. */
 const cachedCallsPerStore = 50_000
@@ -119,7 +122,9 @@ const attempt = (
 ): Effect.Effect<CommandResult, CallRuleViolation> => {
   const streamId = callStreamId(command.callId)
   const cache = cacheOf(store)
-  const cached = cache.get(streamId)
+  // A dial of a call this instance has not seen is decided against the empty state without a read:
+  // its append expects no stream, so a call that exists after all fails it and the retry reads.
+  const cached = cache.get(streamId) ?? (conflicts === 0 && command.type === "DialCall" ? emptyCall : undefined)
   if (cached !== undefined) {
     const decision = decide(command, cached.state)
     // A stale cached state (a stream deleted or written elsewhere) could refuse or skip a command

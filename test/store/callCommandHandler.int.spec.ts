@@ -14,7 +14,7 @@ const stream = callStreamId(callId)
 const readCall = Effect.flatMap(EventStore, (store) => store.readStream(stream))
 
 /**
- * The memory store, made to switch fibers between each read and the following append (as a store
+ * The memory store, made to switch fibers at each read and before each append (as a store
  * over the network does), counting the conflicts its appends meet.
  */
 const interleavingStore = () => {
@@ -24,7 +24,7 @@ const interleavingStore = () => {
     ...store,
     readStream: (streamId, options) => Effect.zipLeft(store.readStream(streamId, options), Effect.yieldNow()),
     appendToStream: (streamId, events, expected) =>
-      store.appendToStream(streamId, events, expected).pipe(
+      Effect.zipRight(Effect.yieldNow(), store.appendToStream(streamId, events, expected)).pipe(
         Effect.tapErrorTag("WrongExpectedRevision", () => Effect.sync(() => { conflicts += 1 }))
       )
   }

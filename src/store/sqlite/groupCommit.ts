@@ -11,15 +11,20 @@ import type { SqliteDatabase } from "./sqliteDatabase.js"
 export interface GroupCommit {
   /**
    * Runs `write` (synchronous, inside the next batch transaction) and resumes with what it returned
-   * once the batch has committed. A throw from `write` or a failed commit is a defect. Interrupting
-   * the caller before the batch starts withdraws the write.
+   * once the batch has committed: as a failure when `isFailure` says so (a write that decided not
+   * to write, such as a conflict), else as a success. A throw from `write` or a failed commit is a
+   * defect. Interrupting the caller before the batch starts withdraws the write.
    */
-  readonly submit: <A>(write: () => A) => Effect.Effect<A>
+  readonly submit: {
+    <A>(write: () => A): Effect.Effect<A>
+    <A, E>(write: () => A | E, isFailure: (value: A | E) => value is E): Effect.Effect<A, E>
+  }
 }
 
 interface Pending {
   readonly write: () => unknown
-  readonly resume: (result: Effect.Effect<unknown>) => void
+  readonly isFailure: ((value: unknown) => boolean) | undefined
+  readonly resume: (result: Effect.Effect<unknown, unknown>) => void
 }
 
 /** Thrown out of a batch transaction to roll it back and name the write that failed. */
@@ -82,14 +87,19 @@ export const makeGroupCommit = (db: SqliteDatabase, afterCommit: () => void): Gr
     if (remaining.length > 0 && outcomes.get(remaining[0]!)?.ok === true) afterCommit()
     for (const pending of batch) {
       const outcome = outcomes.get(pending)!
-      pending.resume(outcome.ok ? Effect.succeed(outcome.value) : Effect.die(outcome.error))
+      if (!outcome.ok) pending.resume(Effect.die(outcome.error))
+      else pending.resume(pending.isFailure?.(outcome.value) === true ? Effect.fail(outcome.value) : Effect.succeed(outcome.value))
     }
   }
 
   return {
-    submit: <A>(write: () => A) =>
-      Effect.async<A>((resume) => {
-        const pending: Pending = { write, resume: resume as (result: Effect.Effect<unknown>) => void }
+    submit: (<A, E>(write: () => A | E, isFailure?: (value: A | E) => value is E) =>
+      Effect.async<A, E>((resume) => {
+        const pending: Pending = {
+          write,
+          isFailure: isFailure as ((value: unknown) => boolean) | undefined,
+          resume: resume as (result: Effect.Effect<unknown, unknown>) => void
+        }
         queue.push(pending)
         if (!scheduled) {
           scheduled = true
@@ -99,6 +109,6 @@ export const makeGroupCommit = (db: SqliteDatabase, afterCommit: () => void): Gr
           const index = queue.indexOf(pending)
           if (index >= 0) queue.splice(index, 1)
         })
-      })
+      })) as GroupCommit["submit"]
   }
 }

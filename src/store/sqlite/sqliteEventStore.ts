@@ -95,7 +95,7 @@ const ensurePageCache = (db: SqliteDatabase): void => {
   if (currentKib < pageCacheKib) db.pragma(`cache_size = -${pageCacheKib}`)
 }
 
-const isFailure = (value: unknown): value is WrongExpectedRevision | StreamDeleted =>
+const isFailure = <A>(value: A | WrongExpectedRevision | StreamDeleted): value is WrongExpectedRevision | StreamDeleted =>
   value instanceof WrongExpectedRevision || value instanceof StreamDeleted
 
 /**
@@ -228,7 +228,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   }
 
   const write = <A>(run: () => A | WrongExpectedRevision | StreamDeleted): Effect.Effect<A, WrongExpectedRevision | StreamDeleted> =>
-    Effect.flatMap(groupCommit.submit(run), (result) => isFailure(result) ? Effect.fail(result) : Effect.succeed(result))
+    groupCommit.submit<A, WrongExpectedRevision | StreamDeleted>(run, isFailure)
 
   const remove = (hard: boolean) => (streamId: string, expected: ExpectedRevision) =>
     write<void>(() => removeNow(streamId, expected, hard))
