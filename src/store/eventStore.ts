@@ -4,8 +4,8 @@
  * revisions are 0-based per stream, positions are global and totally ordered, an append states
  * the revision it expects, and re-appending events with the same ids is idempotent.
  */
-import { Context, Data } from "effect"
-import type { Effect, Stream } from "effect"
+import { Context, Data, Effect } from "effect"
+import type { Either, Stream } from "effect"
 
 /** Event metadata the ledger writes with every event (DESIGN.md, "Streams and events"). */
 export interface EventMetadata {
@@ -63,6 +63,16 @@ export interface AppendResult {
   readonly position: Position
 }
 
+/** One append of `appendMany`. */
+export interface StreamAppend {
+  readonly streamId: string
+  readonly events: ReadonlyArray<EventToAppend>
+  readonly expectedRevision: ExpectedRevision
+}
+
+/** The outcome of one append of `appendMany`: its result, or why it was refused. */
+export type StreamAppendOutcome = Either.Either<AppendResult, WrongExpectedRevision | StreamDeleted>
+
 /** Which events of `$all` a read or subscription wants; system events (`$`-prefixed) never come. */
 export interface EventFilter {
   readonly streamPrefixes?: ReadonlyArray<string>
@@ -108,6 +118,12 @@ export interface EventStoreService {
     events: ReadonlyArray<EventToAppend>,
     expectedRevision: ExpectedRevision
   ) => Effect.Effect<AppendResult, WrongExpectedRevision | StreamDeleted>
+  /**
+   * Several appends, each atomic and judged on its own as `appendToStream` would (one refused does
+   * not stop the others), applied in order; the outcomes in the same order. The embedded stores
+   * commit them in one transaction. Infrastructure failures are defects, as everywhere.
+   */
+  readonly appendMany: (appends: ReadonlyArray<StreamAppend>) => Effect.Effect<Array<StreamAppendOutcome>>
   /** The stream's events in revision order; empty when the stream does not exist or was soft-deleted. */
   readonly readStream: (
     streamId: string,
@@ -130,6 +146,14 @@ export interface EventStoreService {
   /** Hard delete: the stream can never be written or read again (`StreamDeleted`). */
   readonly tombstoneStream: (streamId: string, expectedRevision: ExpectedRevision) => Effect.Effect<void, WrongExpectedRevision | StreamDeleted>
 }
+
+/**
+ * `appendMany` for an adapter without a batch of its own: every append through `appendToStream`,
+ * all at once (over the network they travel concurrently).
+ */
+export const appendEachConcurrently = (appendToStream: EventStoreService["appendToStream"]): EventStoreService["appendMany"] =>
+  (appends) =>
+    Effect.forEach(appends, (a) => Effect.either(appendToStream(a.streamId, a.events, a.expectedRevision)), { concurrency: "unbounded" })
 
 /** The `EventStore` service tag. Adapters: `MemoryEventStore`, `SqliteEventStore`, `EsdbEventStore`. */
 export class EventStore extends Context.Tag("call-ledger/EventStore")<EventStore, EventStoreService>() {}

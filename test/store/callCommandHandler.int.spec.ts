@@ -4,7 +4,7 @@ import type { CallCommand } from "../../src/domain/callCommands.js"
 import { CallAlreadyEnded, CallNotFound } from "../../src/domain/callErrors.js"
 import { callStreamId } from "../../src/domain/callEvents.js"
 import { eventIdFor, handleCallCommand } from "../../src/store/callCommandHandler.js"
-import { EventStore } from "../../src/store/eventStore.js"
+import { appendEachConcurrently, EventStore } from "../../src/store/eventStore.js"
 import type { EventStoreService } from "../../src/store/eventStore.js"
 import { makeMemoryEventStore, MemoryEventStoreLive } from "../../src/store/memory/memoryEventStore.js"
 import { answerCall, at, callDialed, callId, dialCall, endCall, telephonyStatus } from "../domain/callFixtures.js"
@@ -20,13 +20,15 @@ const readCall = Effect.flatMap(EventStore, (store) => store.readStream(stream))
 const interleavingStore = () => {
   const store = makeMemoryEventStore()
   let conflicts = 0
+  const appendToStream: EventStoreService["appendToStream"] = (streamId, events, expected) =>
+    Effect.zipRight(Effect.yieldNow(), store.appendToStream(streamId, events, expected)).pipe(
+      Effect.tapErrorTag("WrongExpectedRevision", () => Effect.sync(() => { conflicts += 1 }))
+    )
   const service: EventStoreService = {
     ...store,
     readStream: (streamId, options) => Effect.zipLeft(store.readStream(streamId, options), Effect.yieldNow()),
-    appendToStream: (streamId, events, expected) =>
-      Effect.zipRight(Effect.yieldNow(), store.appendToStream(streamId, events, expected)).pipe(
-        Effect.tapErrorTag("WrongExpectedRevision", () => Effect.sync(() => { conflicts += 1 }))
-      )
+    appendToStream,
+    appendMany: appendEachConcurrently(appendToStream)
   }
   return { service, conflicts: () => conflicts }
 }
@@ -35,6 +37,37 @@ const merge = (commandId: string, keyDetails: Record<string, unknown>): CallComm
   ({ type: "MergeMetadata", commandId, callId, at: at(60), keyDetails })
 
 describe("handleCallCommand (write path, memory store)", () => {
+  it.effect("writes commands on cached calls submitted together in one batch, each caller told its own result", () => {
+    const memory = makeMemoryEventStore()
+    const batches: Array<ReadonlyArray<string>> = []
+    const service: EventStoreService = {
+      ...memory,
+      appendMany: (appends) => {
+        batches.push(appends.map((a) => a.streamId))
+        return memory.appendMany(appends)
+      }
+    }
+    const ids = ["cal_batch1", "cal_batch2", "cal_batch3"]
+    return Effect.gen(function*() {
+      yield* Effect.forEach(ids, (id) => handleCallCommand(dialCall({ callId: id, commandId: `dial-${id}` })), { discard: true })
+      batches.length = 0
+
+      const [a, b, c, second] = yield* Effect.all([
+        ...ids.map((id) => handleCallCommand(answerCall({ callId: id, commandId: `answer-${id}` }))),
+        // A second command on a call of the batch is decided after the first is stored.
+        handleCallCommand({ ...merge("merge-1", { k: 1 }), callId: ids[0]! })
+      ], { concurrency: "unbounded" })
+
+      expect(batches[0]).toEqual(ids.map(callStreamId))
+      expect([a, b, c].map((r) => [r.callId, r.revision, r.events.map((e) => e.type)]))
+        .toEqual(ids.map((id) => [id, 1n, ["CallAnswered"]]))
+      expect(second.revision).toBe(2n)
+      const stored = yield* memory.readStream(callStreamId(ids[0]!))
+      expect(stored.map((e) => e.type)).toEqual(["CallDialed", "CallAnswered", "CallMetadataMerged"])
+      expect([a, second].map((r) => r.position)).toEqual(stored.slice(1).map((e) => e.position))
+    }).pipe(Effect.provideService(EventStore, service))
+  })
+
   it.effect("appends a command's events with deterministic ids and the ledger's metadata", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2024-02-01T09:15:00.000Z"))

@@ -234,6 +234,31 @@ export const eventStoreContract = (adapterName: string, harness: EventStoreHarne
       })
     })
 
+    describe("appendMany", () => {
+      it("judges each append on its own: a refused one leaves the others stored, outcomes in order", async () => {
+        const [a, b, c] = [streamOf("call-a"), streamOf("call-b"), streamOf("call-c")]
+        await run(store().appendToStream(b, newEvents(1), "no_stream"))
+        const retried = newEvents(1, "CallTested", 5)
+        const first = await run(store().appendToStream(c, retried, "no_stream"))
+
+        const outcomes = await run(store().appendMany([
+          { streamId: a, events: newEvents(2), expectedRevision: "no_stream" },
+          { streamId: b, events: newEvents(1, "CallTested", 1), expectedRevision: "no_stream" },
+          { streamId: b, events: newEvents(1, "CallTested", 2), expectedRevision: 0n },
+          { streamId: c, events: retried, expectedRevision: "no_stream" }
+        ]))
+
+        expect(outcomes.map((o) => Either.isRight(o) ? o.right.nextExpectedRevision : o.left._tag))
+          .toEqual([1n, "WrongExpectedRevision", 1n, 0n])
+        const refused = outcomes[1]!
+        expect(Either.isLeft(refused) && refused.left).toMatchObject({ streamId: b, expected: "no_stream", actual: 0n })
+        // The re-appended ids were stored once: the outcome is the original append's.
+        expect(Either.isRight(outcomes[3]!) && comparePositions(outcomes[3].right.position, first.position)).toBe(0)
+        expect((await run(store().readStream(b))).map((e) => (e.data as { n: number }).n)).toEqual([0, 2])
+        expect(await run(store().readAll({ filter: mine() }))).toHaveLength(2 + 2 + 1)
+      })
+    })
+
     describe("readStream", () => {
       it("reads a stream that was never written as empty", async () => {
         expect(await run(store().readStream(streamOf("never-written")))).toEqual([])

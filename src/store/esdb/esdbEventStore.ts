@@ -10,7 +10,7 @@
 import { BACKWARDS, END, EventStoreDBClient, FORWARDS, NO_STREAM, START, StreamNotFoundError } from "@eventstore/db-client"
 import type { AllStreamResolvedEvent, ExpectedRevision as ClientExpectedRevision, ReadPosition, ResolvedEvent } from "@eventstore/db-client"
 import { Effect, Layer } from "effect"
-import { EventStore, WrongExpectedRevision } from "../eventStore.js"
+import { appendEachConcurrently, EventStore, WrongExpectedRevision } from "../eventStore.js"
 import type { AppendResult, EventStoreService, Position, RecordedEvent } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
 import { comparePositions } from "../position.js"
@@ -170,6 +170,7 @@ export const makeEsdbEventStore = (client: EventStoreDBClient): EventStoreServic
 
   return {
     appendToStream,
+    appendMany: appendEachConcurrently(appendToStream),
     readStream,
     readAll,
     headPosition,

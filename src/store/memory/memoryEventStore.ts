@@ -2,7 +2,7 @@
  * In-memory `EventStore` adapter, for tests and embedding without persistence. Same semantics as
  * the SQLite and EventStoreDB adapters (the contract suite checks all three); nothing survives the process.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
 import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
@@ -101,14 +101,22 @@ export const makeMemoryEventStore = (): EventStoreService => {
       return Effect.void
     })
 
+  const isRefusal = (result: AppendResult | WrongExpectedRevision | StreamDeleted): result is WrongExpectedRevision | StreamDeleted =>
+    result instanceof WrongExpectedRevision || result instanceof StreamDeleted
+
   return {
     appendToStream: (streamId, events, expected) =>
       Effect.suspend(() => {
         const result = appendNow(streamId, events, expected)
-        return result instanceof WrongExpectedRevision || result instanceof StreamDeleted
-          ? Effect.fail(result)
-          : Effect.succeed(result)
+        return isRefusal(result) ? Effect.fail(result) : Effect.succeed(result)
       }),
+    appendMany: (appends) =>
+      Effect.sync(() =>
+        appends.map((a) => {
+          const result = appendNow(a.streamId, a.events, a.expectedRevision)
+          return isRefusal(result) ? Either.left(result) : Either.right(result)
+        })
+      ),
     readStream: (streamId, options) =>
       Effect.suspend(() => {
         const entry = streams.get(streamId)

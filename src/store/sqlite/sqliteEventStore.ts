@@ -6,13 +6,14 @@
  * soft delete and tombstone, `$all` reads and catch-up subscriptions.
  * Writes go through group commit (`groupCommit.ts`); a committed append survives SIGKILL (WAL).
  */
-import { Effect, Layer } from "effect"
+import { Effect, Either, Layer } from "effect"
 import type { Statement } from "better-sqlite3"
 import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
 import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
 import type {
-  AppendResult, EventFilter, EventMetadata, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent
+  AppendResult, EventFilter, EventMetadata, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent,
+  StreamAppendOutcome
 } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
 import { sequencePosition } from "../position.js"
@@ -238,6 +239,16 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       Effect.suspend(() => {
         const encoded = events.map(encode)
         return write(() => appendNow(streamId, encoded, expected))
+      }),
+    appendMany: (appends) =>
+      Effect.suspend(() => {
+        const encoded = appends.map((a) => a.events.map(encode))
+        return groupCommit.submit(() =>
+          appends.map((a, i): StreamAppendOutcome => {
+            const result = appendNow(a.streamId, encoded[i]!, a.expectedRevision)
+            return isFailure(result) ? Either.left(result) : Either.right(result)
+          })
+        )
       }),
     readStream: (streamId, options) =>
       Effect.suspend(() => {
