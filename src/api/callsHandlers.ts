@@ -13,7 +13,7 @@ import type { CallListFilter } from "./callLedger.js"
 import { presentCall, presentCallById } from "./callPresenter.js"
 import type { ListCallsQuery } from "./callRequests.js"
 import { CallResponse } from "./callResponses.js"
-import type { EventReportResult } from "./callResponses.js"
+import type { CallPage, EventReportResult } from "./callResponses.js"
 import { CallLedgerApi } from "./callsApi.js"
 import { LedgerSettings } from "./ledgerConfig.js"
 import { agentAvailability, endCall, mergeMetadata, transferCall } from "./liveCallControl.js"
@@ -75,14 +75,16 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
           Effect.mapError((e) => new InvalidRequest({ message: e.message, field: e.field }))
         )
         const now = yield* Clock.currentTimeMillis
-        return {
-          data: page.data.map((view): CallResponse => presentCall(view, settings, now)),
+        // Like `reportEvent`: the calls are in their encoded form already, so the page skips the
+        // success schema's encode (most of a list request's CPU after the query, `npm run bench`).
+        return HttpServerResponse.unsafeJson({
+          data: page.data.map((view) => pickCallResponseFields(presentCall(view, settings, now))),
           total: page.total,
           limit: page.limit,
           offset: page.offset,
           next_cursor: page.nextCursor,
           has_more: page.hasMore
-        }
+        } satisfies typeof CallPage.Encoded)
       }))
     .handle("callStats", ({ urlParams }) =>
       Effect.gen(function*() {

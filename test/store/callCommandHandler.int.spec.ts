@@ -52,8 +52,9 @@ describe("handleCallCommand (write path, memory store)", () => {
       yield* Effect.forEach(ids, (id) => handleCallCommand(dialCall({ callId: id, commandId: `dial-${id}` })), { discard: true })
       batches.length = 0
 
+      const answer = (id: string) => handleCallCommand(answerCall({ callId: id, commandId: `answer-${id}` }))
       const [a, b, c, second] = yield* Effect.all([
-        ...ids.map((id) => handleCallCommand(answerCall({ callId: id, commandId: `answer-${id}` }))),
+        answer(ids[0]!), answer(ids[1]!), answer(ids[2]!),
         // A second command on a call of the batch is decided after the first is stored.
         handleCallCommand({ ...merge("merge-1", { k: 1 }), callId: ids[0]! })
       ], { concurrency: "unbounded" })
