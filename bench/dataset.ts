@@ -52,7 +52,7 @@ export function* simulatedCalls(count: number, options: DatasetOptions = {}): Ge
     const iso = (offsetSeconds: number) => new Date(dialedAt + Math.round(offsetSeconds * 1000)).toISOString()
     const commands: Array<{ atMillis: number; command: CallCommand }> = [{
       atMillis: dialedAt,
-      command: dialCommandForBody(callId, scenario.createBody as CreateCallBody, `${callId}:dial`, iso(0))
+      command: dialCommandForBody(callId, scenario.createBody as CreateCallBody, `${callId}:dial`, iso(0), "twilio")
     }]
     scenario.steps.forEach((step, i) => {
       const atMillis = dialedAt + Math.round(step.offsetSeconds * 1000)

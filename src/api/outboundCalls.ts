@@ -15,7 +15,7 @@ import type { CreateBatchBody, CreateCallBody } from "./callRequests.js"
 import type { BatchStatusResponse } from "./callResponses.js"
 import { DialQueue, newBatchId } from "./dialer/dialQueue.js"
 import { IdempotencyKeys } from "./idempotencyKeys.js"
-import { dialCommandForBody } from "./reportCommands.js"
+import { dialCommandForBody, dialDetailsOfBody } from "./reportCommands.js"
 import { ruleToHttpError } from "./ruleErrors.js"
 import { nowIso } from "./currentInstant.js"
 
@@ -31,7 +31,7 @@ export const createCall = Effect.fn("CallsApi.createCall")(function*(payload: Cr
     const ledger = yield* CallLedger
     const dialQueue = yield* DialQueue
     const callId = idempotencyKey === undefined ? newCallId() : callIdForIdempotencyKey(idempotencyKey)
-    const command = dialCommandForBody(callId, payload, idempotencyKey ?? randomUUID(), yield* nowIso)
+    const command = dialCommandForBody(callId, payload, idempotencyKey ?? randomUUID(), yield* nowIso, dialQueue.provider)
     if (command.to !== null && (yield* ledger.isOnDoNotCallList(command.to))) {
       return yield* Effect.fail(new DoNotCall({
         message: `${command.to} is on the do-not-call list; it is not called`,
@@ -42,17 +42,7 @@ export const createCall = Effect.fn("CallsApi.createCall")(function*(payload: Cr
     yield* ledger.execute(command).pipe(Effect.mapError(ruleToHttpError), Effect.catchTag("CallNotFound", Effect.die))
     // The write waited for the projections, so the view is there.
     const call = yield* presentCallById(callId).pipe(Effect.orDie)
-    yield* dialQueue.enqueueCall(callId, command.contact.phone, {
-      from: command.from,
-      contactName: command.contact.name,
-      contactId: command.contact.id,
-      campaignId: command.campaignId,
-      agentId: command.agentId,
-      agentName: command.agentName,
-      scriptId: command.scriptId,
-      language: command.language,
-      metadata: command.metadata
-    })
+    yield* dialQueue.enqueueCall(callId, command.contact.phone, dialDetailsOfBody(payload))
     return call
   }))
 })

@@ -5,6 +5,7 @@
  */
 import type { CallCommand, DialCall } from "../domain/callCommands.js"
 import type { CallEventReport, CreateCallBody } from "./callRequests.js"
+import type { DialDetails } from "./dialer/dialJobs.js"
 import { toUtcInstant } from "../projections/utcInstant.js"
 
 
@@ -73,27 +74,67 @@ export const commandForReport = (callId: string, report: CallEventReport, comman
   }
 }
 
-/** The `DialCall` command for a `POST /v1/calls` body (an outbound telephony call, `queued`). */
-export const dialCommandForBody = (callId: string, body: CreateCallBody, commandId: string, now: string): DialCall => {
-  const to = (body.phone ?? body.to ?? body.to_number)!
+/** What a `POST /v1/calls` body says of the call besides its number, as the dial queue keeps it. */
+export const dialDetailsOfBody = (body: CreateCallBody): DialDetails => ({
+  from: body.from_number ?? null,
+  contactName: body.name ?? body.contact_name ?? null,
+  contactId: body.contact_id ?? null,
+  campaignId: body.campaign_id ?? null,
+  agentId: body.agent_id ?? null,
+  agentName: body.agent_name ?? null,
+  scriptId: body.script_id ?? null,
+  language: body.language ?? null,
+  metadata: body.metadata ?? {}
+})
+
+/** The destination of a `POST /v1/calls` body (E.164): `phone`, `to` or `to_number`, whichever it gave. */
+export const destinationOfBody = (body: CreateCallBody): string => (body.phone ?? body.to ?? body.to_number)!
+
+/**
+ * The `DialCall` of an outbound telephony call the ledger places (status `queued`): the one
+ * builder for `POST /v1/calls` and for each number of a batch (seed 004), so both record the same
+ * fields. `provider` is the dialer's name (`Dialer.name`), null when none places calls.
+ */
+export const outboundDialCommand = (call: {
+  readonly callId: string
+  readonly commandId: string
+  readonly at: string
+  readonly to: string
+  readonly details: DialDetails
+  readonly provider: string | null
+  readonly callSid: string | null
+}): DialCall => {
+  const d = call.details
   return {
     type: "DialCall",
-    commandId,
-    callId,
-    at: now,
+    commandId: call.commandId,
+    callId: call.callId,
+    at: call.at,
     direction: "outbound",
     callType: "telephony_outbound",
     status: "queued",
-    from: body.from_number ?? null,
-    to,
-    contact: { phone: to, name: body.name ?? body.contact_name ?? null, id: body.contact_id ?? null },
-    campaignId: body.campaign_id ?? null,
-    agentId: body.agent_id ?? null,
-    agentName: body.agent_name ?? null,
-    scriptId: body.script_id ?? null,
-    language: body.language ?? null,
-    metadata: body.metadata ?? {},
-    provider: "twilio",
-    callSid: body.call_sid ?? null
+    from: d.from,
+    to: call.to,
+    contact: { phone: call.to, name: d.contactName, id: d.contactId },
+    campaignId: d.campaignId,
+    agentId: d.agentId,
+    agentName: d.agentName,
+    scriptId: d.scriptId,
+    language: d.language,
+    metadata: d.metadata,
+    provider: call.provider,
+    callSid: call.callSid
   }
 }
+
+/** The `DialCall` command for a `POST /v1/calls` body placed through `provider`. */
+export const dialCommandForBody = (
+  callId: string,
+  body: CreateCallBody,
+  commandId: string,
+  now: string,
+  provider: string | null
+): DialCall =>
+  outboundDialCommand({
+    callId, commandId, at: now, to: destinationOfBody(body), details: dialDetailsOfBody(body), provider, callSid: body.call_sid ?? null
+  })

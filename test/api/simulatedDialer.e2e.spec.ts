@@ -115,4 +115,22 @@ describe("the simulated dialer", () => {
     const first = await endedCall(status.calls[0].call_id)
     expect(first).toEqual(expect.objectContaining({ from_number: "+15559876543", to_number: "+15551111111", call_sid: status.calls[0].call_sid }))
   })
+
+  it("a call placed alone and a batch's call record the same dial: the dialer as provider, the same fields", async () => {
+    const details = { from_number: "+15559876543", campaign_id: "cmp_same", agent_id: "agt_same", language: "hi-IN", metadata: { lead: 7 } }
+    const single = await placeCall(api, { phone: "+15554444441", ...details })
+    const { batch_id } = expectStatus(await api.post("/v1/calls/batch", { to_numbers: ["+15554444441"], ...details }), 202, "batch")
+    const batchCall = await eventually(async () => {
+      const batch = expectStatus(await api.get(`/v1/calls/batch/${batch_id}`), 200, "batch status")
+      return batch.status === "completed" ? batch.calls[0].call_id as string : undefined
+    }, "the batch to finish", 5_000)
+    const dialed = async (callId: string) => {
+      const history = expectStatus(await api.get(`/v1/calls/${callId}/events`), 200, "events")
+      const { callId: _id, at: _at, ...data } = history.events.find((e: Json) => e.type === "CallDialed").data
+      return data
+    }
+    const alone = await dialed(single.id)
+    expect(alone).toMatchObject({ provider: "simulated", campaignId: "cmp_same", agentId: "agt_same", language: "hi-IN", from: "+15559876543" })
+    expect(await dialed(batchCall)).toEqual(alone)
+  })
 })

@@ -15,7 +15,7 @@
 import { Context, Effect, FiberSet, Layer } from "effect"
 import PQueue from "p-queue"
 import { v5 as uuidv5, v7 as uuidv7 } from "uuid"
-import type { DialCall, EndCall } from "../../domain/callCommands.js"
+import type { EndCall } from "../../domain/callCommands.js"
 import { foldCall } from "../../domain/callDecider.js"
 import type { CallEventData } from "../../domain/callEvents.js"
 import type { EndReason, EndStatus } from "../../domain/values.js"
@@ -23,6 +23,7 @@ import { toCallEvents } from "../../store/callCommandHandler.js"
 import { LedgerDatabase } from "../../store/sqlite/sqliteDatabase.js"
 import { CallLedger } from "../callLedger.js"
 import { LedgerSettings } from "../ledgerConfig.js"
+import { outboundDialCommand } from "../reportCommands.js"
 import { Dialer } from "./dialer.js"
 import type { DialRequest } from "./dialer.js"
 import { dialJobStore } from "./dialJobs.js"
@@ -40,6 +41,8 @@ export const batchCallId = (batchId: string, position: number): string =>
   `cal_${uuidv5(`${batchId}:${position}`, batchNamespace).replaceAll("-", "")}`
 
 export interface DialQueueService {
+  /** The provider its dialer places calls with (`DialCall.provider`: `Dialer.name`), null when none does. */
+  readonly provider: string | null
   /** Queues a call `POST /v1/calls` recorded; the dialer gets it in turn. */
   readonly enqueueCall: (callId: string, toNumber: string, details: DialDetails) => Effect.Effect<void>
   /** Stores a batch and queues its numbers in order (seed 004). A batch id given before is left as it is. */
@@ -60,6 +63,7 @@ export const dialQueueLayer: Layer.Layer<DialQueue, never, LedgerDatabase | Call
     const dialer = yield* Dialer
     const settings = yield* LedgerSettings
     const jobs = dialJobStore(db)
+    const provider = dialer.name === "none" ? null : dialer.name
     const runPromise = yield* FiberSet.makeRuntimePromise<never>()
     const queue = new PQueue({
       intervalCap: settings.dialer.callsPerInterval,
@@ -94,27 +98,15 @@ export const dialQueueLayer: Layer.Layer<DialQueue, never, LedgerDatabase | Call
 
     const recordCall = (job: DialJob) =>
       Effect.gen(function*() {
-        const d = job.details
-        const command: DialCall = {
-          type: "DialCall",
-          commandId: `dial-job:${job.callId}:dial`,
+        const command = outboundDialCommand({
           callId: job.callId,
+          commandId: `dial-job:${job.callId}:dial`,
           at: yield* nowIso,
-          direction: "outbound",
-          callType: "telephony_outbound",
-          status: "queued",
-          from: d.from,
           to: job.toNumber,
-          contact: { phone: job.toNumber, name: d.contactName, id: d.contactId },
-          campaignId: d.campaignId,
-          agentId: d.agentId,
-          agentName: d.agentName,
-          scriptId: d.scriptId,
-          language: d.language,
-          metadata: d.metadata,
-          provider: dialer.name === "none" ? null : dialer.name,
+          details: job.details,
+          provider,
           callSid: null
-        }
+        })
         yield* ledger.execute(command)
         const now = yield* nowIso
         yield* Effect.sync(() => jobs.markRecorded(job.seq, now))
@@ -180,6 +172,7 @@ export const dialQueueLayer: Layer.Layer<DialQueue, never, LedgerDatabase | Call
     yield* schedule(jobs.queuedSeqs())
 
     return {
+      provider,
       enqueueCall: (callId, toNumber, details) =>
         Effect.flatMap(nowIso, (now) =>
           Effect.suspend(() => {
