@@ -70,7 +70,8 @@ const callLedgerService = Layer.effect(
         Effect.try({
           try: () => {
             const limit = filter.limit ?? 20
-            const offset = filter.offset ?? 0
+            // A cursor continues where the last page ended; an offset beside it is ignored, so it is answered as 0.
+            const offset = filter.cursor === undefined ? filter.offset ?? 0 : 0
             const page = listCalls(db, { ...filter, limit, offset })
             return { data: page.data, total: page.total, limit, offset, nextCursor: page.next_cursor, hasMore: page.has_more }
           },

@@ -1,0 +1,57 @@
+/**
+ * Paging `GET /v1/calls` over HTTP: offset pages (seeds 001/002) and keyset pages by `next_cursor`,
+ * which stay exact while newer calls arrive between pages.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { expectStatus, placeCall } from "../fixtures/callDriver.js"
+import type { Json, LedgerClient } from "../fixtures/ledgerClient.js"
+import { ledgerClient } from "../fixtures/ledgerClient.js"
+import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
+import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { expectError } from "../fixtures/writesNothing.js"
+
+let server: LedgerServer
+let api: LedgerClient
+
+beforeAll(async () => {
+  server = await startLedgerServer()
+  api = ledgerClient(server.url, testTwilioAuthToken)
+})
+afterAll(() => server?.stop())
+
+const campaign = "cmp_paging"
+const page = async (query: string): Promise<Json> => expectStatus(await api.get(`/v1/calls?campaign_id=${campaign}&${query}`), 200, query)
+
+describe("GET /v1/calls paging", () => {
+  it("follows next_cursor through every call once, newest first, even as new calls arrive between pages", async () => {
+    const placed: Array<string> = []
+    for (let i = 0; i < 5; i++) placed.push((await placeCall(api, { phone: `+1555010000${i}`, campaign_id: campaign })).id)
+    const newestFirst = [...placed].reverse()
+
+    const first = await page("limit=2")
+    expect(first).toEqual(expect.objectContaining({ total: 5, limit: 2, offset: 0, has_more: true, next_cursor: expect.any(String) }))
+    expect(first.data.map((c: Json) => c.id)).toEqual(newestFirst.slice(0, 2))
+
+    // A call placed now is newer than every page: the cursor keeps the next pages where they were.
+    const newer = (await placeCall(api, { phone: "+15550100009", campaign_id: campaign })).id
+    const second = await page(`limit=2&cursor=${first.next_cursor}`)
+    const third = await page(`limit=2&cursor=${second.next_cursor}`)
+    expect([...second.data, ...third.data].map((c: Json) => c.id)).toEqual(newestFirst.slice(2))
+    expect(third).toEqual(expect.objectContaining({ has_more: false, next_cursor: null, total: 6 }))
+
+    // An offset beside a cursor is ignored, and answered as such.
+    const withOffset = await page(`limit=2&offset=3&cursor=${first.next_cursor}`)
+    expect(withOffset.offset).toBe(0)
+    expect(withOffset.data.map((c: Json) => c.id)).toEqual(newestFirst.slice(2, 4))
+
+    const offsetPage = await page("limit=2&offset=2")
+    expect(offsetPage).toEqual(expect.objectContaining({ total: 6, limit: 2, offset: 2 }))
+    expect(offsetPage.data.map((c: Json) => c.id)).toEqual([newer, ...newestFirst].slice(2, 4))
+  })
+
+  it("refuses a cursor it did not issue with a 400 naming the field", async () => {
+    const response = await api.get("/v1/calls?cursor=not-a-cursor")
+    expectError(response, 400, "InvalidRequest")
+    expect(response.body.field).toBe("cursor")
+  })
+})
