@@ -8,6 +8,7 @@ import { Context } from "effect"
 import type { Effect } from "effect"
 import type { CallCommand } from "../domain/callCommands.js"
 import type { CallRuleViolation } from "../domain/callErrors.js"
+import type { CallEvent } from "../domain/callEvents.js"
 import type { CallListQuery } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
@@ -35,6 +36,12 @@ export interface InvalidQuery {
 export interface CallLedgerService {
   /** Runs a command through the decider and appends its events; waits for the projections to apply them. */
   readonly execute: (command: CallCommand, context?: CommandContext) => Effect.Effect<CommandResult, CallRuleViolation>
+  /**
+   * What `command` would append now, without writing (`decideCallCommand`), or the rule it breaks;
+   * no events for a command already applied. For an action outside the ledger (a transfer, a
+   * hang-up) that must not happen when the write would be refused, nor happen twice.
+   */
+  readonly decide: (command: CallCommand) => Effect.Effect<ReadonlyArray<CallEvent>, CallRuleViolation>
   readonly getCall: (callId: string) => Effect.Effect<CallView | null>
   /** The views of these calls in the order asked, each once; unknown ids are left out (seed 003 batch fetch). */
   readonly getCalls: (callIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<CallView>>

@@ -8,7 +8,7 @@
 import { Effect, Layer } from "effect"
 import { callStreamId } from "../domain/callEvents.js"
 import type { CallEventData } from "../domain/callEvents.js"
-import { handleCallCommand } from "../store/callCommandHandler.js"
+import { decideCallCommand, handleCallCommand } from "../store/callCommandHandler.js"
 import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
@@ -55,6 +55,7 @@ const callLedgerService = Layer.effect(
             result.position === null ? Effect.void : projections.waitFor(result.position, readYourWritesTimeout).pipe(Effect.orDie)
           )
         ),
+      decide: (command) => decideCallCommand(command).pipe(Effect.provideService(EventStore, store)),
       getCall: (callId) => Effect.sync(() => readCallView(db, callId)),
       getCalls: (callIds) => Effect.sync(() => readCallViews(db, callIds)),
       callHistory,

@@ -8,9 +8,8 @@
  */
 import { Effect } from "effect"
 import { randomUUID } from "node:crypto"
-import type { CallCommand } from "../domain/callCommands.js"
-import { isLiveStatus } from "../projections/index.js"
-import { AgentQueueNotFound, AgentUnavailable, CallConflict, InvalidRequest, TelephonyFailed } from "./apiErrors.js"
+import type { CallCommand, EndCall, TransferCall } from "../domain/callCommands.js"
+import { AgentQueueNotFound, AgentUnavailable, InvalidRequest, TelephonyFailed } from "./apiErrors.js"
 import { AgentQueues } from "./agentQueues.js"
 import { CallLedger } from "./callLedger.js"
 import { presentCallById } from "./callPresenter.js"
@@ -80,6 +79,7 @@ export const transferCall = Effect.fn("CallsApi.transferCall")(function*(
     idempotencyKey,
     { method: "POST", path: `/v1/calls/${callId}/transfer`, body },
     queues.exclusively(Effect.gen(function*() {
+      const ledger = yield* CallLedger
       const view = yield* loadCall(callId)
       const queue = yield* queues.status(body.target)
       if (queue === null) {
@@ -88,35 +88,32 @@ export const transferCall = Effect.fn("CallsApi.transferCall")(function*(
           field: "target"
         }))
       }
-      if (view.status !== "in_progress" || view.transfer !== null) {
-        return yield* Effect.fail(new CallConflict({
-          message: `the call is not active (${view.transfer !== null ? `transferred to ${view.transfer.target}` : view.status}): ${callId}`,
-          call_id: callId,
-          rule: "CallNotActive"
-        }))
-      }
-      if (!queue.available) {
-        return yield* Effect.fail(new AgentUnavailable({
-          message: `no agent is available in ${body.target} (${queue.agents} agents, ${queue.queueDepth} calls with them)`,
-          target: body.target,
-          queue_depth: queue.queueDepth
-        }))
-      }
-      const dialer = yield* Dialer
-      const agentBrief = body.agent_brief ?? null
-      const context = body.context ?? {}
-      yield* dialer.transfer({ callId, callSid: view.call_sid, target: body.target, agentBrief, context }).pipe(
-        Effect.mapError((e) => new TelephonyFailed({ message: `the transfer failed: ${e.reason}`, call_id: callId, action: "transfer" }))
-      )
-      return yield* executeAndPresent({
+      const command: TransferCall = {
         type: "TransferCall",
         commandId: idempotencyKey ?? randomUUID(),
         callId,
         at: yield* nowIso,
         target: body.target,
-        agentBrief,
-        context
-      })
+        agentBrief: body.agent_brief ?? null,
+        context: body.context ?? {}
+      }
+      // The decider's rules, before the telephony acts: no transfer of a call not live and answered,
+      // or transferred already; none sent twice for a command already recorded.
+      const events = yield* ledger.decide(command).pipe(Effect.mapError(ruleToHttpError))
+      if (events.length > 0) {
+        if (!queue.available) {
+          return yield* Effect.fail(new AgentUnavailable({
+            message: `no agent is available in ${body.target} (${queue.agents} agents, ${queue.queueDepth} calls with them)`,
+            target: body.target,
+            queue_depth: queue.queueDepth
+          }))
+        }
+        const dialer = yield* Dialer
+        yield* dialer.transfer({ callId, callSid: view.call_sid, target: body.target, agentBrief: command.agentBrief, context: command.context }).pipe(
+          Effect.mapError((e) => new TelephonyFailed({ message: `the transfer failed: ${e.reason}`, call_id: callId, action: "transfer" }))
+        )
+      }
+      return yield* executeAndPresent(command)
     }))
   )
 })
@@ -132,19 +129,9 @@ export const endCall = Effect.fn("CallsApi.endCall")(function*(callId: string, b
     idempotencyKey,
     { method: "POST", path: `/v1/calls/${callId}/end`, body },
     Effect.gen(function*() {
+      const ledger = yield* CallLedger
       const view = yield* loadCall(callId)
-      if (!isLiveStatus(view.status)) {
-        return yield* Effect.fail(new CallConflict({
-          message: `the call has ended (${view.status}): ${callId}`,
-          call_id: callId,
-          rule: "CallAlreadyEnded"
-        }))
-      }
-      const dialer = yield* Dialer
-      yield* dialer.hangup({ callId, callSid: view.call_sid, reason: body.reason }).pipe(
-        Effect.mapError((e) => new TelephonyFailed({ message: `the hang-up failed: ${e.reason}`, call_id: callId, action: "end" }))
-      )
-      return yield* executeAndPresent({
+      const command: EndCall = {
         type: "EndCall",
         commandId: idempotencyKey ?? randomUUID(),
         callId,
@@ -154,7 +141,17 @@ export const endCall = Effect.fn("CallsApi.endCall")(function*(callId: string, b
         outcome: null,
         durationSeconds: null,
         errorReason: null
-      })
+      }
+      // The decider's rules, before the telephony hangs up: no end of an ended call, no hang-up sent
+      // twice for a command already recorded.
+      const events = yield* ledger.decide(command).pipe(Effect.mapError(ruleToHttpError))
+      if (events.length > 0) {
+        const dialer = yield* Dialer
+        yield* dialer.hangup({ callId, callSid: view.call_sid, reason: body.reason }).pipe(
+          Effect.mapError((e) => new TelephonyFailed({ message: `the hang-up failed: ${e.reason}`, call_id: callId, action: "end" }))
+        )
+      }
+      return yield* executeAndPresent(command)
     })
   )
 })

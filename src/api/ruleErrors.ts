@@ -15,7 +15,11 @@ const ruleMessages: Record<CallRuleViolation["_tag"], string> = {
 export const ruleToHttpError = (error: CallRuleViolation): CallNotFoundError | CallConflict =>
   error._tag === "CallNotFound"
     ? new CallNotFoundError({ message: `call ${error.callId} not found`, call_id: error.callId })
-    : new CallConflict({ message: `${ruleMessages[error._tag]}: ${error.callId}`, call_id: error.callId, rule: error._tag })
+    : new CallConflict({
+      message: `${ruleMessages[error._tag]}${error._tag === "CallNotActive" ? ` (${error.status})` : ""}: ${error.callId}`,
+      call_id: error.callId,
+      rule: error._tag
+    })
 
 /** A 404 for `callId`. */
 export const callNotFound = (callId: string): CallNotFoundError =>

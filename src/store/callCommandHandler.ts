@@ -267,6 +267,18 @@ export const handleCallCommand = (
       })
     ))
 
+/**
+ * What `command` would append now, or the rule it breaks, without writing: the decider run on the
+ * call's state read from the log. For actions with effects outside the ledger (a transfer, a
+ * hang-up), which must be refused by the same rules before they happen.
+ */
+export const decideCallCommand = (command: CallCommand): Effect.Effect<ReadonlyArray<CallEvent>, CallRuleViolation, EventStore> =>
+  Effect.flatMap(EventStore, (store) =>
+    Effect.flatMap(loadFromStore(store, callStreamId(command.callId), command.callId), (loaded) => {
+      const decision = decide(command, loaded.state)
+      return Either.isLeft(decision) ? Effect.fail(decision.left) : Effect.succeed(decision.right)
+    }))
+
 /** The read-decide-append path, in the caller's fiber: `conflicts` appends of this command failed so far. */
 const attempt = (
   store: EventStoreService,

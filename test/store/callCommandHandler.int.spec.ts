@@ -3,7 +3,7 @@ import { Effect, TestClock } from "effect"
 import type { CallCommand } from "../../src/domain/callCommands.js"
 import { CallAlreadyEnded, CallNotFound } from "../../src/domain/callErrors.js"
 import { callStreamId } from "../../src/domain/callEvents.js"
-import { eventIdFor, handleCallCommand } from "../../src/store/callCommandHandler.js"
+import { decideCallCommand, eventIdFor, handleCallCommand } from "../../src/store/callCommandHandler.js"
 import { appendEachConcurrently, EventStore } from "../../src/store/eventStore.js"
 import type { EventStoreService } from "../../src/store/eventStore.js"
 import { makeMemoryEventStore, MemoryEventStoreLive } from "../../src/store/memory/memoryEventStore.js"
@@ -35,6 +35,24 @@ const interleavingStore = () => {
 
 const merge = (commandId: string, keyDetails: Record<string, unknown>): CallCommand =>
   ({ type: "MergeMetadata", commandId, callId, at: at(60), keyDetails })
+
+describe("decideCallCommand (a dry run before an action outside the ledger)", () => {
+  it.effect("answers what a command would append, or the rule it breaks, writing nothing; nothing for one already applied", () =>
+    Effect.gen(function*() {
+      yield* handleCallCommand(dialCall())
+      const end = endCall()
+
+      expect((yield* decideCallCommand(end)).map((e) => e.type)).toEqual(["CallEnded"])
+      expect((yield* readCall).map((e) => e.type)).toEqual(["CallDialed"])
+      yield* handleCallCommand(end)
+      // A retry of the same command (its response lost) would append nothing: no second hang-up.
+      expect(yield* decideCallCommand(end)).toEqual([])
+      const another = yield* Effect.flip(decideCallCommand(endCall({ commandId: "cmd-end-again" })))
+      expect(another).toBeInstanceOf(CallAlreadyEnded)
+      const unknown = yield* Effect.flip(decideCallCommand(endCall({ callId: "cal_unknown" })))
+      expect(unknown).toBeInstanceOf(CallNotFound)
+    }).pipe(Effect.provide(MemoryEventStoreLive)))
+})
 
 describe("handleCallCommand (write path, memory store)", () => {
   it.effect("writes commands on cached calls submitted together in one batch, each caller told its own result", () => {
