@@ -353,18 +353,28 @@ export const makeProjectionRunner = (
 
     // A plain waiter list rather than a subscription to `state.changes` per call: read-your-writes
     // runs on every write, and the subscription cost milliseconds.
+    /** Resumes with the outcome once `target` is applied (or the runner failed); the check and the registration are one step. */
+    const reached = (target: Position) =>
+      Effect.async<boolean, ProjectionFailed>((resume) => {
+        if (failure !== null) return resume(Effect.fail(failure))
+        const position = lowest(checkpoints, names)
+        if (position !== null && comparePositions(position, target) >= 0) return resume(Effect.succeed(true))
+        const waiter = { target, resume }
+        waiters.add(waiter)
+        return Effect.sync(() => {
+          waiters.delete(waiter)
+        })
+      })
+
+    // The position is checked again where the waiter registers: under `timeoutTo` the wait runs in
+    // a fiber of its own, which may start after a batch committed, and a check made before it
+    // would miss that batch's wake-up and sit out the whole timeout.
     const waitFor = (target: Position, timeout: Duration.DurationInput): Effect.Effect<boolean, ProjectionFailed> =>
       Effect.suspend(() => {
         if (failure !== null) return Effect.fail(failure)
         const position = lowest(checkpoints, names)
         if (position !== null && comparePositions(position, target) >= 0) return Effect.succeed(true)
-        return Effect.async<boolean, ProjectionFailed>((resume) => {
-          const waiter = { target, resume }
-          waiters.add(waiter)
-          return Effect.sync(() => {
-            waiters.delete(waiter)
-          })
-        }).pipe(Effect.timeoutTo({ duration: timeout, onSuccess: (reached) => reached, onTimeout: () => false }))
+        return reached(target).pipe(Effect.timeoutTo({ duration: timeout, onSuccess: (ok) => ok, onTimeout: () => false }))
       })
 
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
