@@ -27,7 +27,24 @@ export interface ProjectionHandler {
   readonly flush?: (() => void) | undefined
   /** Drops what `apply` kept in memory: the batch's transaction rolled back. */
   readonly discard?: (() => void) | undefined
+  /**
+   * Called by a rebuild right after `reset`, in the same transaction: the read model may stop
+   * maintaining what can be derived in bulk from its rows at the end (secondary indexes, search
+   * and count tables). It must be crash-safe: if `endRebuild` never runs, building the projection
+   * on the next open (its constructor) must bring those structures back from the rows.
+   */
+  readonly beginRebuild?: (() => void) | undefined
+  /** Called once a rebuild reached the head, in its own transaction: rebuilds what `beginRebuild` dropped. */
+  readonly endRebuild?: (() => void) | undefined
 }
+
+/** Whether the database's schema has a table or an index of that name. */
+export const inSchema = (db: SqliteDatabase, type: "table" | "index", name: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get(type, name) !== undefined
+
+/** The names of the indexes a script of `CREATE INDEX IF NOT EXISTS` statements creates, in order. */
+export const indexNamesOf = (script: string): Array<string> =>
+  [...script.matchAll(/INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]!)
 
 /** Builds a projection over a database: creates its tables if missing and prepares its statements. */
 export type Projection = (db: SqliteDatabase) => ProjectionHandler

@@ -93,8 +93,10 @@ export interface ProjectionRunner {
   readonly catchUp: Effect.Effect<Position | null, ProjectionFailed>
   /**
    * Resets the named read models (all when omitted) and their checkpoints, then replays the log
-   * from zero in pages of `pageSize` events per transaction. A running `run` keeps feeding the
-   * other projections meanwhile and takes the rebuilt ones back once they reach the head.
+   * from zero in pages of `pageSize` events per transaction. A projection with `beginRebuild` /
+   * `endRebuild` builds its indexes and derived tables once at the head instead of row by row.
+   * A running `run` keeps feeding the other projections meanwhile and takes the rebuilt ones back
+   * once they reach the head.
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
    */
   readonly rebuild: (names?: ReadonlyArray<string>) => Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection>
@@ -120,6 +122,14 @@ const slicesOf = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray
   const out: Array<ReadonlyArray<A>> = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
+}
+
+/** Index of the first of `events` (in log order) after `checkpoint`; 0 without one. */
+const firstAfter = (events: ReadonlyArray<RecordedEvent>, checkpoint: Position | null): number => {
+  if (checkpoint === null) return 0
+  let i = 0
+  while (i < events.length && comparePositions(events[i]!.position, checkpoint) <= 0) i++
+  return i
 }
 
 /** The lowest checkpoint of `names`; null when any of them has none (start from the beginning). */
@@ -172,8 +182,10 @@ export const makeProjectionRunner = (
     }
 
     const prefixesOf = new Map(handlers.map((h) => [h.name, h.streamPrefixes ?? [callStreamPrefix]]))
-    const readsStream = (handler: ProjectionHandler, streamId: string): boolean =>
-      prefixesOf.get(handler.name)!.some((prefix) => streamId.startsWith(prefix))
+    const readsStream = (prefixes: ReadonlyArray<string>, streamId: string): boolean => {
+      for (const prefix of prefixes) if (streamId.startsWith(prefix)) return true
+      return false
+    }
 
     // Checkpoints are read inside each transaction, so a second process on the same file
     // (a CLI next to the server) skips what the other already applied.
@@ -187,31 +199,34 @@ export const makeProjectionRunner = (
         }
       }
     )
+    /**
+     * Applies a batch (events in log order) to each handler from its first event after its
+     * checkpoint, which then moves to the batch's last event. The start is found once per handler,
+     * not compared per event and handler (a rebuild of 1M events spent 0.6 s in that loop).
+     */
     const applyEvents = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): Checkpoints => {
       const checkpoints = loadCheckpoints()
-      const advanced = new Set<string>()
-      for (const event of events) {
-        for (const handler of selected) {
-          const checkpoint = checkpoints.get(handler.name) ?? null
-          if (checkpoint !== null && comparePositions(event.position, checkpoint) <= 0) continue
-          if (handler.eventTypes.has(event.type) && readsStream(handler, event.streamId)) {
-            try {
-              handler.apply(event)
-            } catch (cause) {
-              throw new ProjectionFailed({
-                projection: handler.name,
-                event: {
-                  streamId: event.streamId,
-                  revision: event.revision,
-                  type: event.type,
-                  position: positionToString(event.position)
-                },
-                cause
-              })
-            }
+      const starts = selected.map((h) => firstAfter(events, checkpoints.get(h.name) ?? null))
+      const prefixes = selected.map((h) => prefixesOf.get(h.name)!)
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!
+        for (let j = 0; j < selected.length; j++) {
+          const handler = selected[j]!
+          if (i < starts[j]! || !handler.eventTypes.has(event.type) || !readsStream(prefixes[j]!, event.streamId)) continue
+          try {
+            handler.apply(event)
+          } catch (cause) {
+            throw new ProjectionFailed({
+              projection: handler.name,
+              event: {
+                streamId: event.streamId,
+                revision: event.revision,
+                type: event.type,
+                position: positionToString(event.position)
+              },
+              cause
+            })
           }
-          checkpoints.set(handler.name, event.position)
-          advanced.add(handler.name)
         }
       }
       for (const handler of selected) {
@@ -221,7 +236,12 @@ export const makeProjectionRunner = (
           throw new ProjectionFailed({ projection: handler.name, event: null, cause })
         }
       }
-      for (const name of advanced) saveCheckpoint.run(name, positionToString(checkpoints.get(name)!))
+      const last = events[events.length - 1]?.position
+      selected.forEach((handler, j) => {
+        if (last === undefined || starts[j]! >= events.length) return
+        checkpoints.set(handler.name, last)
+        saveCheckpoint.run(handler.name, positionToString(last))
+      })
       return checkpoints
     }
 
@@ -377,6 +397,23 @@ export const makeProjectionRunner = (
         return reached(target).pipe(Effect.timeoutTo({ duration: timeout, onSuccess: (ok) => ok, onTimeout: () => false }))
       })
 
+    /**
+     * Lets each rebuilt projection build what it left to the end (`endRebuild`), one transaction
+     * each. A live batch committed since the release found it still deferring; it builds from the rows.
+     */
+    const endRebuild = (selected: ReadonlyArray<ProjectionHandler>): Effect.Effect<void, ProjectionFailed> =>
+      Effect.suspend(() => {
+        for (const handler of selected) {
+          if (handler.endRebuild === undefined) continue
+          try {
+            db.transaction(handler.endRebuild).immediate()
+          } catch (cause) {
+            return stop(new ProjectionFailed({ projection: handler.name, event: null, cause }))
+          }
+        }
+        return Effect.void
+      })
+
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
       Effect.gen(function*() {
         const unknown = (only ?? []).filter((n) => !names.includes(n))
@@ -387,6 +424,7 @@ export const makeProjectionRunner = (
           db.transaction(() => {
             for (const handler of selected) {
               handler.reset()
+              handler.beginRebuild?.()
               deleteCheckpoint.run(handler.name)
             }
           }).immediate()
@@ -404,6 +442,7 @@ export const makeProjectionRunner = (
           if (release) for (const name of selectedNames) rebuilding.delete(name)
           return release
         })
+        yield* endRebuild(selected)
         return { projections: selected.map((h) => h.name), events, position: lowest(checkpoints, selected.map((h) => h.name)) }
       }).pipe(rebuildLock.withPermits(1))
 

@@ -217,6 +217,32 @@ describe("projection runner", () => {
     second.db.close()
   })
 
+  it("a rebuild cut short (indexes dropped, some pages committed) is finished on the next open: same indexes and rows", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(120, 17))
+    const path = join(tempDir(), "cutshort.db")
+    const indexes = (db: ReturnType<typeof openSqliteDatabase>) =>
+      db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").all()
+    const first = await openRunner(path, store, allProjections, { pageSize: 50 })
+    await Effect.runPromise(first.runner.catchUp)
+    const built = indexes(first.db)
+    first.db.close()
+
+    // The call view fails in the middle of the rebuild, after several pages were committed without their indexes.
+    const broken = [crashingAt(300, callViewProjection), transcriptProjection, callStatsProjection, doNotCallProjection]
+    const crashed = await openRunner(path, store, broken, { pageSize: 50 })
+    const exit = await Effect.runPromiseExit(crashed.runner.rebuild())
+    expect(failureOf(exit)).toBeInstanceOf(ProjectionFailed)
+    expect(indexes(crashed.db)).not.toEqual(built)
+    crashed.db.close()
+
+    const second = await openRunner(path, store, allProjections, { pageSize: 50 })
+    expect(indexes(second.db)).toEqual(built)
+    await Effect.runPromise(second.runner.catchUp)
+    expect(dumpTables(second.db)).toEqual(await referenceDump(store))
+    second.db.close()
+  })
+
   it("a projection added later is built from zero while the others resume from their checkpoints", async () => {
     const store = makeMemoryEventStore()
     await send(store, ...generateCalls(80, 13))

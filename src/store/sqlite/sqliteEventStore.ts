@@ -41,15 +41,13 @@ interface StreamRow {
   readonly tombstoned: number
 }
 
-interface EventRow {
-  readonly position: number
-  readonly event_id: string
-  readonly stream_id: string
-  readonly revision: number
-  readonly type: string
-  readonly data: string
-  readonly metadata: string
-}
+/**
+ * A row of `eventColumns`, read as an array (`.raw()`): no object per row to build and collect
+ * (reading and decoding 1M events in pages of 10 000: 5.7-6.1 s instead of 6.1-6.3 s).
+ */
+type EventRow = readonly [
+  position: number, eventId: string, streamId: string, revision: number, type: string, data: string, metadata: string
+]
 
 interface EncodedEvent {
   readonly eventId: string
@@ -66,13 +64,13 @@ const eventColumns = "e.position, e.event_id, e.stream_id, e.revision, e.type, e
 // of query plan"); that cost 20-70 µs per read of the log's tail, more than the read itself.
 
 const toRecorded = (row: EventRow): RecordedEvent => ({
-  eventId: row.event_id,
-  streamId: row.stream_id,
-  revision: BigInt(row.revision),
-  position: sequencePosition(row.position),
-  type: row.type,
-  data: JSON.parse(row.data) as unknown,
-  metadata: JSON.parse(row.metadata) as EventMetadata
+  eventId: row[1],
+  streamId: row[2],
+  revision: BigInt(row[3]),
+  position: sequencePosition(row[0]),
+  type: row[4],
+  data: JSON.parse(row[5]) as unknown,
+  metadata: JSON.parse(row[6]) as EventMetadata
 })
 
 const encode = (event: EventToAppend): EncodedEvent => ({
@@ -134,7 +132,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   )
   const selectStreamEvents = db.prepare<[string, number, number], EventRow>(
     `SELECT ${eventColumns} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT CAST(? AS INTEGER)`
-  )
+  ).raw()
   const selectHead = db.prepare<[], { position: number | null }>("SELECT max(position) AS position FROM events")
 
   // One statement per filter shape (how many prefixes, how many types), prepared on first use.
@@ -158,7 +156,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       statement = db.prepare<Array<string | number>, EventRow>(
         `SELECT ${eventColumns} FROM events e LEFT JOIN streams s ON s.stream_id = e.stream_id
          WHERE ${clauses.join(" AND ")} ORDER BY e.position LIMIT CAST(? AS INTEGER)`
-      )
+      ).raw()
       readAllStatements.set(key, statement)
     }
     return statement
