@@ -53,23 +53,30 @@ const copyDays = (db: SqliteDatabase, days: number, log: (m: string) => void) =>
   const callColumns = columns("calls")
   const statsColumns = columns("call_stats_calls")
   const statsExpr: Record<string, string> = { call_id: newId("call_id"), started_at: shift("started_at") }
-  db.exec("CREATE TEMP TABLE template_calls AS SELECT * FROM calls; CREATE TEMP TABLE template_stats AS SELECT * FROM call_stats_calls; CREATE TEMP TABLE template_daily AS SELECT * FROM call_stats_daily")
+  db.exec(`CREATE TEMP TABLE template_calls AS SELECT * FROM calls; CREATE TEMP TABLE template_stats AS SELECT * FROM call_stats_calls;
+    CREATE TEMP TABLE template_daily AS SELECT * FROM call_stats_daily; CREATE TEMP TABLE template_hourly AS SELECT * FROM call_stats_hourly`)
   const copyCalls = db.prepare(`INSERT INTO calls (${callColumns.join(", ")}) SELECT ${callColumns.map((c) => callExpr[c] ?? c).join(", ")} FROM template_calls`)
   const copyStats = db.prepare(`INSERT INTO call_stats_calls (${statsColumns.join(", ")}) SELECT ${statsColumns.map((c) => statsExpr[c] ?? c).join(", ")} FROM template_stats`)
   const dailyColumns = columns("call_stats_daily")
   const copyDaily = db.prepare(`INSERT INTO call_stats_daily (${dailyColumns.join(", ")}) SELECT ${dailyColumns.map((c) => (c === "day" ? "date(day, @days)" : c)).join(", ")} FROM template_daily`)
+  const hourlyColumns = columns("call_stats_hourly")
+  const copyHourly = db.prepare(
+    `INSERT INTO call_stats_hourly (${hourlyColumns.join(", ")})
+     SELECT ${hourlyColumns.map((c) => (c === "hour" ? "strftime('%Y-%m-%dT%H', hour || ':00:00Z', @days)" : c)).join(", ")} FROM template_hourly`
+  )
   for (let k = 1; k < days; k++) {
     db.transaction(() => {
       const params = { k, days: `+${k} days` }
       copyCalls.run(params)
       copyStats.run(params)
       copyDaily.run({ days: params.days })
+      copyHourly.run({ days: params.days })
     })()
     if (k % 20 === 0) log(`read model: day ${k + 1} of ${days}`)
   }
   // The copies bypass the call view, so its counts are taken again from the rows.
   recountCalls(db)
-  db.exec("DROP TABLE template_calls; DROP TABLE template_stats; DROP TABLE template_daily; ANALYZE")
+  db.exec("DROP TABLE template_calls; DROP TABLE template_stats; DROP TABLE template_daily; DROP TABLE template_hourly; ANALYZE")
 }
 
 /** Times `GET path` one request at a time: `times` requests, or fewer once `budgetMillis` is spent (at least 10). */

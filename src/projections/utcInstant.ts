@@ -32,3 +32,16 @@ export const endOfUtcDay = (day: string): string => `${day}T23:59:59.999Z`
 /** The UTC day `days` after `day` (negative goes back). */
 export const addUtcDays = (day: string, days: number): string =>
   new Date(Date.parse(startOfUtcDay(day)) + days * millisPerDay).toISOString().slice(0, 10)
+
+/** The UTC hour (`YYYY-MM-DDTHH`) of a normalised instant. */
+export const utcHour = (instant: string): string => instant.slice(0, 13)
+
+/** Start of a UTC hour as a normalised instant. */
+export const startOfUtcHour = (hour: string): string => `${hour}:00:00.000Z`
+
+/** Last millisecond of a UTC hour as a normalised instant. */
+export const endOfUtcHour = (hour: string): string => `${hour}:59:59.999Z`
+
+/** The UTC hour `hours` after `hour` (negative goes back). */
+export const addUtcHours = (hour: string, hours: number): string =>
+  new Date(Date.parse(startOfUtcHour(hour)) + hours * 3_600_000).toISOString().slice(0, 13)

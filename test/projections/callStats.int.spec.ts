@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { readCallStats } from "../../src/projections/callStats.js"
+import { callStatsProjection, readCallStats } from "../../src/projections/callStats.js"
 import type { CallStats, CallStatsQuery, CallStatsTotals } from "../../src/projections/callStats.js"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { InvalidInstant } from "../../src/projections/utcInstant.js"
@@ -73,6 +73,9 @@ describe("call stats", () => {
     ["partial edge days on both sides", { from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }],
     ["partial edges, one campaign", { campaignId: "cmp_b", from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }],
     ["inside one day", { from: "2024-03-03T06:00:00Z", to: "2024-03-03T18:00:00Z" }],
+    ["inside one hour", { from: "2024-03-03T06:10:00Z", to: "2024-03-03T06:50:00Z" }],
+    ["two partial hours side by side", { from: "2024-03-03T06:30:00Z", to: "2024-03-03T07:15:00Z" }],
+    ["edge days of whole hours", { campaignId: "cmp_a", from: "2024-03-01T06:00:00Z", to: "2024-03-03T17:59:59.999Z" }],
     ["across one midnight", { from: "2024-03-02T20:00:00Z", to: "2024-03-03T04:00:00Z" }],
     ["only a partial start", { from: "2024-03-02T12:34:56Z" }],
     ["only a partial end", { to: "2024-03-02T12:34:56+05:30" }],
@@ -119,13 +122,24 @@ describe("call stats", () => {
     })
   })
 
-  it("reads whole days from the rollup table by its primary key, edges through the started_at index", () => {
+  it("reads whole days and hours from the rollup tables by their primary keys, partial hours through the started_at index", () => {
     const plan = (sql: string, ...params: Array<string>) =>
       (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
     expect(plan("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?", "all", "a", "b"))
       .toContain("USING PRIMARY KEY")
+    expect(plan("SELECT hour, metric, key, amount FROM call_stats_hourly WHERE scope = ? AND hour >= ? AND hour <= ?", "all", "a", "b"))
+      .toContain("USING PRIMARY KEY")
     expect(plan("SELECT * FROM call_stats_calls WHERE campaign_id = ? AND started_at >= ? AND started_at <= ?", "c", "a", "b"))
       .toContain("call_stats_calls_by_campaign")
+  })
+
+  it("a file from before the hourly rollup gets it built from the calls when the projection opens", () => {
+    const query = { campaignId: "cmp_a", from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }
+    const before = readCallStats(ledger.db, query)
+    ledger.db.exec("DROP TABLE call_stats_hourly")
+    callStatsProjection(ledger.db)
+    expect((ledger.db.prepare("SELECT count(*) AS n FROM call_stats_hourly").get() as { n: number }).n).toBeGreaterThan(0)
+    expect(readCallStats(ledger.db, query)).toEqual(before)
   })
 
   it("rejects a malformed instant", () => {
