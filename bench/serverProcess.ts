@@ -46,9 +46,6 @@ export interface ServerProcess {
   readonly stop: () => Promise<void>
 }
 
-/** Node flags of a measured server: those `bin/call-ledger.js` starts the service with (its young generation), for ours and the no-op alike. */
-export const serverNodeFlags: ReadonlyArray<string> = ["--max-semi-space-size=64"]
-
 /** Rate limits high enough not to throttle a benchmark (every class). */
 export const unlimitedRateLimits = "create=100000000,metadata=100000000,agentAvailability=100000000,transfer=100000000,end=100000000"
 
@@ -60,7 +57,7 @@ export const startServerProcess = async (
   readyPath: string,
   env: Record<string, string> = {}
 ): Promise<ServerProcess> => {
-  const child = spawn(process.execPath, [...serverNodeFlags, script, ...args], {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "pipe"]
   })
