@@ -401,7 +401,10 @@ const breakdown = (a: Amounts, metric: string): Record<string, number> => {
 }
 
 interface StatsStatements {
-  readonly rollup: Database.Statement
+  /** Whole days summed in SQL, per metric and key: the range's totals and breakdowns. */
+  readonly rollupTotals: Database.Statement
+  /** Whole days' headline metrics, per day: the daily series. */
+  readonly rollupDaily: Database.Statement
   readonly hourly: Database.Statement
   readonly edgeAll: Database.Statement
   readonly edgeCampaign: Database.Statement
@@ -423,7 +426,13 @@ const statementsOf = (db: SqliteDatabase): StatsStatements => {
   let s = statements.get(db)
   if (s === undefined) {
     s = {
-      rollup: db.prepare("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?").raw(),
+      rollupTotals: db.prepare(
+        "SELECT metric, key, sum(amount) FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ? GROUP BY metric, key"
+      ).raw(),
+      rollupDaily: db.prepare(
+        `SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?
+         AND metric IN ('total', 'outcome', 'connected_seconds')`
+      ).raw(),
       hourly: db.prepare("SELECT hour, metric, key, amount FROM call_stats_hourly WHERE scope = ? AND hour >= ? AND hour <= ?").raw(),
       edgeAll: db.prepare(`${edgeSelect} WHERE started_at >= ? AND started_at <= ? ${edgeGroup}`),
       edgeCampaign: db.prepare(`${edgeSelect} WHERE campaign_id = ? AND started_at >= ? AND started_at <= ? ${edgeGroup}`)
@@ -442,6 +451,7 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
   const from = query.from === undefined ? undefined : toUtcInstant(query.from)
   const to = query.to === undefined ? undefined : isBareDate(query.to) ? endOfUtcDay(query.to) : toUtcInstant(query.to)
   const byDay = new Map<string, Amounts>()
+  const all: Amounts = new Map()
   const dayAmounts = (day: string): Amounts => {
     let a = byDay.get(day)
     if (a === undefined) {
@@ -456,13 +466,28 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
       : s.edgeCampaign.all(query.campaignId, lo, hi)) as Array<EdgeGroup>
     for (const group of groups) {
       const a = dayAmounts(group.day)
-      for (const [metricKey, amount] of contributionOf(group, group.calls, group.duration_sum)) addInto(a, metricKey, amount)
+      for (const [metricKey, amount] of contributionOf(group, group.calls, group.duration_sum)) {
+        addInto(a, metricKey, amount)
+        addInto(all, metricKey, amount)
+      }
     }
   }
   const scope = query.campaignId === undefined ? "all" : `c:${query.campaignId}`
-  /** Adds rollup rows `[period, metric, key, amount]` to the day each period falls in. */
-  const addRollup = (rows: ReadonlyArray<[string, string, string, number]>): void => {
-    for (const [period, metric, key, amount] of rows) addInto(dayAmounts(utcDay(period)), `${metric}${sep}${key}`, amount)
+  /** Adds hourly rollup rows `[hour, metric, key, amount]` to their day and the whole range. */
+  const addHours = (rows: ReadonlyArray<[string, string, string, number]>): void => {
+    for (const [hour, metric, key, amount] of rows) {
+      addInto(dayAmounts(utcDay(hour)), `${metric}${sep}${key}`, amount)
+      addInto(all, `${metric}${sep}${key}`, amount)
+    }
+  }
+  /** Adds whole days: their sums to the range (one row per metric and key), their headline metrics to each day. */
+  const addDays = (first: string, last: string): void => {
+    for (const [metric, key, amount] of s.rollupTotals.all(scope, first, last) as Array<[string, string, number]>) {
+      addInto(all, `${metric}${sep}${key}`, amount)
+    }
+    for (const [day, metric, key, amount] of s.rollupDaily.all(scope, first, last) as Array<[string, string, string, number]>) {
+      addInto(dayAmounts(day), `${metric}${sep}${key}`, amount)
+    }
   }
   /** The calls started in `[lo, hi]`, within one UTC day: whole hours from the hourly rollup, the rest call by call. */
   const countWithinDay = (lo: string, hi: string): void => {
@@ -474,7 +499,7 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
       countCalls(lo, endOfUtcHour(loHour))
       return countCalls(startOfUtcHour(hiHour), hi)
     }
-    addRollup(s.hourly.all(scope, firstWholeHour, lastWholeHour) as Array<[string, string, string, number]>)
+    addHours(s.hourly.all(scope, firstWholeHour, lastWholeHour) as Array<[string, string, string, number]>)
     if (firstWholeHour !== loHour) countCalls(lo, endOfUtcHour(loHour))
     if (lastWholeHour !== hiHour) countCalls(startOfUtcHour(hiHour), hi)
   }
@@ -493,17 +518,14 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
         countWithinDay(startOfUtcDay(utcDay(to!)), to!)
       }
     } else {
-      addRollup(s.rollup.all(scope, firstWholeDay ?? "0000-00-00", lastWholeDay ?? "9999-99-99") as Array<[string, string, string, number]>)
+      addDays(firstWholeDay ?? "0000-00-00", lastWholeDay ?? "9999-99-99")
       if (from !== undefined && firstWholeDay !== utcDay(from)) countWithinDay(from, endOfUtcDay(utcDay(from)))
       if (to !== undefined && lastWholeDay !== utcDay(to)) countWithinDay(startOfUtcDay(utcDay(to)), to)
     }
   }
-  const all: Amounts = new Map()
   const daily: Array<DailyCallStats> = []
   for (const day of [...byDay.keys()].sort()) {
-    const a = byDay.get(day)!
-    for (const [metricKey, amount] of a) addInto(all, metricKey, amount)
-    const totals = totalsOf(a)
+    const totals = totalsOf(byDay.get(day)!)
     if (totals.total_calls > 0) daily.push({ date: day, ...totals })
   }
   const sentiment = breakdown(all, "sentiment")
