@@ -11,7 +11,7 @@
  * A projection that throws stops the runner (a bug must not skip events): the batch rolls back,
  * `run` fails with `ProjectionFailed`, and `waitFor` fails with it from then on.
  */
-import { Cause, Chunk, Context, Data, Effect, Layer, Option, Stream, SubscriptionRef } from "effect"
+import { Cause, Chunk, Context, Data, Effect, Layer, Option, Stream } from "effect"
 import type { Duration } from "effect"
 import { callStreamPrefix } from "../domain/callEvents.js"
 import { EventStore } from "../store/eventStore.js"
@@ -143,11 +143,6 @@ const lowest = (checkpoints: Checkpoints, names: ReadonlyArray<string>): Positio
   return min
 }
 
-interface RunnerState {
-  readonly position: Position | null
-  readonly failure: ProjectionFailed | null
-}
-
 /**
  * Builds a runner over `db` (read models and checkpoints) and `store` (the log). Creates the
  * projections' tables and `projection_checkpoints`. Starts nothing: fork `run` (or use
@@ -247,7 +242,6 @@ export const makeProjectionRunner = (
 
     let checkpoints = loadCheckpoints()
     let failure: ProjectionFailed | null = null
-    const state = yield* SubscriptionRef.make<RunnerState>({ position: lowest(checkpoints, names), failure: null })
     const listeners = new Set<(batch: BatchCommitted) => void>()
     if (options.onBatch !== undefined) listeners.add(options.onBatch)
     const rebuildLock = yield* Effect.makeSemaphore(1)
@@ -279,11 +273,8 @@ export const makeProjectionRunner = (
         waiters.delete(waiter)
       }
     }
-    const publish = Effect.suspend(() => {
-      const position = lowest(checkpoints, names)
-      resumeWaiters(position)
-      return SubscriptionRef.set(state, { position, failure })
-    })
+    /** Resumes the `waitFor` callers the committed position satisfies (or fails them once the runner stopped). */
+    const publish = Effect.sync(() => resumeWaiters(lowest(checkpoints, names)))
     const stop = (error: ProjectionFailed) =>
       Effect.suspend(() => {
         failure ??= error
