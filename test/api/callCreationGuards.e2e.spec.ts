@@ -3,22 +3,12 @@
  * same body answers the first response; with another body (or on another endpoint) it is a 422;
  * a number on the do-not-call list is a 422 `DoNotCall` naming it. None of the refusals writes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, placeCall, reportOk, twilioLifecycle } from "../fixtures/callDriver.js"
-import type { LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectError, expectWritesNothing } from "../fixtures/writesNothing.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api } = serviceForSpecFile()
 
 const body = {
   phone: "+919876500001",

@@ -2,22 +2,12 @@
  * Reading calls back for audit and in bulk: `GET /v1/calls/{id}/events` (the call's history from
  * the log) and `POST /v1/calls/search` (seed 003's batch fetch of up to 100 ids).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, isIsoInstant, placeCall, reportOk, twilioLifecycle } from "../fixtures/callDriver.js"
-import type { LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectError, expectWritesNothing } from "../fixtures/writesNothing.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api } = serviceForSpecFile()
 
 describe("GET /v1/calls/{id}/events", () => {
   it("lists the call's events from the log in revision order, with times, data and metadata", async () => {

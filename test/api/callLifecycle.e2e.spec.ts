@@ -4,21 +4,13 @@
  * transcript, disposition, transfer, metrics, Twilio completed with CallDuration, recording; and a
  * call the agent ends itself (`ended`), whose later Twilio `completed` changes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, getCall, isIsoInstant, placeCall, reportOk, seed001Segments, twilioOk } from "../fixtures/callDriver.js"
-import type { Json, LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient, newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import type { Json } from "../fixtures/ledgerClient.js"
+import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api, server } = serviceForSpecFile()
 
 const liveIds = async (): Promise<Array<string>> => {
   const live = expectStatus(await api.get("/v1/calls/live"), 200, "live")
@@ -121,7 +113,7 @@ describe("a call's whole lifecycle", () => {
       type: "recording", recording_url: "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE1.mp3", duration_seconds: 142
     })
     expect(recorded.appended).toEqual(["CallRecordingAttached"])
-    expect((await getCall(api, id)).recording_url).toMatch(new RegExp(`^${server.url}/v1/calls/${id}/recording\\?`))
+    expect((await getCall(api, id)).recording_url).toMatch(new RegExp(`^${server().url}/v1/calls/${id}/recording\\?`))
 
     const listed = expectStatus(await api.get("/v1/calls?campaign_id=cmp_lifecycle&status=completed&disposition=escalated"), 200, "list")
     expect(listed.data.map((c: Json) => c.id)).toEqual([id])

@@ -2,22 +2,13 @@
  * Paging `GET /v1/calls` over HTTP: offset pages (seeds 001/002) and keyset pages by `next_cursor`,
  * which stay exact while newer calls arrive between pages.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, placeCall } from "../fixtures/callDriver.js"
-import type { Json, LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import type { Json } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectError } from "../fixtures/writesNothing.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api } = serviceForSpecFile()
 
 const campaign = "cmp_paging"
 const page = async (query: string): Promise<Json> => expectStatus(await api.get(`/v1/calls?campaign_id=${campaign}&${query}`), 200, query)

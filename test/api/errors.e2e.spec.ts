@@ -3,23 +3,18 @@
  * a 404, an illegal transition a 409 naming the rule; and after every error nothing was written
  * (the log position of `GET /health` and the call itself are unchanged).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { getCall, placeCall, reportOk, twilioLifecycle, twilioOk } from "../fixtures/callDriver.js"
-import type { ApiResponse, Json, LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient, newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import type { ApiResponse, Json } from "../fixtures/ledgerClient.js"
+import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 
-let server: LedgerServer
-let api: LedgerClient
+const { api } = serviceForSpecFile()
 
 beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
   // Something in the log, so "the position did not move" compares real positions.
   await placeCall(api, { phone: "+919876543210", name: "Warm-up" })
 })
-afterAll(() => server?.stop())
 
 const validBody = { phone: "+919876543210", name: "Priya Sharma", script_id: "scr_appt_reminder", language: "en-IN" }
 

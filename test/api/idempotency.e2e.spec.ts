@@ -2,21 +2,12 @@
  * Retries are safe: `POST /v1/calls` twice with the same `Idempotency-Key` names the same call and
  * records it once; a report sent twice with the same `command_id` (or `Idempotency-Key`) appends once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, getCall, placeCall, reportOk, twilioOk } from "../fixtures/callDriver.js"
-import type { LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient, newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api } = serviceForSpecFile()
 
 const countIn = async (campaign: string): Promise<number> =>
   expectStatus(await api.get(`/v1/calls?campaign_id=${campaign}`), 200, "list").total as number

@@ -3,23 +3,14 @@
  * URL valid one hour (seed 001), and that URL redirects to the provider's recording; a bad or
  * expired token is a 403, no recording or an opted-out contact a 404 (seed 002).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { getCall, placeCall, reportOk, twilioLifecycle } from "../fixtures/callDriver.js"
-import type { ApiResponse, LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import type { ApiResponse } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectError } from "../fixtures/writesNothing.js"
 import { signRecordingUrl } from "../../src/api/recordingUrls.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api, server } = serviceForSpecFile()
 
 /** A GET that does not follow redirects. */
 const fetchManual = async (url: string): Promise<ApiResponse> => {
@@ -35,7 +26,7 @@ const fetchManual = async (url: string): Promise<ApiResponse> => {
 }
 
 /** A URL signed by the service's key, as if issued at `nowMillis`. */
-const signed = (callId: string, nowMillis = Date.now()) => signRecordingUrl(server.url, server.config.signingKey, callId, nowMillis)
+const signed = (callId: string, nowMillis = Date.now()) => signRecordingUrl(server().url, server().config.signingKey, callId, nowMillis)
 
 let phoneCounter = 0
 const connectedCall = async () => {
@@ -50,7 +41,7 @@ describe("GET /v1/calls/{id}/recording", () => {
     const ref = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0123.mp3"
     await reportOk(api, call.id, { type: "recording", recording_url: ref, duration_seconds: 60 })
     const record = await getCall(api, call.id)
-    expect(record.recording_url).toMatch(new RegExp(`^${server.url}/v1/calls/${call.id}/recording\\?expires=\\d+&token=`))
+    expect(record.recording_url).toMatch(new RegExp(`^${server().url}/v1/calls/${call.id}/recording\\?expires=\\d+&token=`))
 
     const response = await fetchManual(record.recording_url)
     expect(response.status, response.text).toBe(302)
@@ -69,7 +60,7 @@ describe("GET /v1/calls/{id}/recording", () => {
     const good = new URL(signed(call.id))
     const expires = good.searchParams.get("expires")!
     const token = good.searchParams.get("token")!
-    const base = `${server.url}/v1/calls/${call.id}/recording`
+    const base = `${server().url}/v1/calls/${call.id}/recording`
 
     const other = await connectedCall()
     const foreign = new URL(signed(other.id)).searchParams.get("token")!

@@ -3,22 +3,12 @@
  * shapes: seed 001 (list, details, initiate, transcript), seed 002 (initiate body, stats) and
  * seed 004 (initiate body). Real HTTP against the real service.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import type { LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { describe, expect, it } from "vitest"
+import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectStatus, getCall, isIsoInstant, placeCall, reportOk, seed001Segments, twilioLifecycle } from "../fixtures/callDriver.js"
 import type { Json } from "../fixtures/ledgerClient.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api, server } = serviceForSpecFile()
 
 /** Seed 001's example body of `POST /calls`, exactly. */
 const seed001CreateBody = {
@@ -115,7 +105,7 @@ describe("seed 001 (Neuron)", () => {
       transcript_job_id: "job_2Kn7wR4pM"
     }))
     const url = new URL(call.recording_url)
-    expect(`${url.origin}${url.pathname}`).toBe(`${server.url}/v1/calls/${created.id}/recording`)
+    expect(`${url.origin}${url.pathname}`).toBe(`${server().url}/v1/calls/${created.id}/recording`)
     expect(url.searchParams.get("token")).toMatch(/^[A-Za-z0-9_-]{20,}$/)
     const expires = Number(url.searchParams.get("expires"))
     expect(expires).toBeGreaterThanOrEqual(before + 3600 - 5)

@@ -5,21 +5,12 @@
  * nothing; duplicates and late callbacks append nothing; an inbound call's first callback creates it.
  */
 import { getExpectedTwilioSignature } from "twilio/lib/webhooks/webhooks.js"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { expectStatus, getCall, placeCall, twilioOk } from "../fixtures/callDriver.js"
-import type { LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient, newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
-import { startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
+import { serviceForSpecFile, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
 
-let server: LedgerServer
-let api: LedgerClient
-
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
-afterAll(() => server?.stop())
+const { api, server } = serviceForSpecFile()
 
 const newCall = async () => (await placeCall(api, { phone: "+919876543210", name: "Priya Sharma", campaign_id: "cmp_twilio" })).id as string
 
@@ -29,7 +20,7 @@ describe("Twilio status callbacks", () => {
     const sid = newCallSid()
     const params = twilioStatus(sid, "initiated", 0)
     const path = `/v1/telephony/twilio/status?call_id=${id}`
-    const signature = getExpectedTwilioSignature(testTwilioAuthToken, `${server.url}${path}`, params)
+    const signature = getExpectedTwilioSignature(testTwilioAuthToken, `${server().url}${path}`, params)
     const response = await api.postRaw(path, new URLSearchParams(params).toString(), "application/x-www-form-urlencoded", {
       "X-Twilio-Signature": signature
     })
@@ -53,14 +44,14 @@ describe("Twilio status callbacks", () => {
       // Signed over the URL without the query Twilio actually called.
       await api.twilio(ringing, {
         callId: id,
-        signing: { kind: "header", signature: getExpectedTwilioSignature(testTwilioAuthToken, `${server.url}/v1/telephony/twilio/status`, ringing) }
+        signing: { kind: "header", signature: getExpectedTwilioSignature(testTwilioAuthToken, `${server().url}/v1/telephony/twilio/status`, ringing) }
       }),
       // Signed for `ringing`, but the body says `completed`.
       await api.postRaw(
         `/v1/telephony/twilio/status?call_id=${id}`,
         new URLSearchParams({ ...ringing, CallStatus: "completed", CallDuration: "99" }).toString(),
         "application/x-www-form-urlencoded",
-        { "x-twilio-signature": getExpectedTwilioSignature(testTwilioAuthToken, `${server.url}/v1/telephony/twilio/status?call_id=${id}`, ringing) }
+        { "x-twilio-signature": getExpectedTwilioSignature(testTwilioAuthToken, `${server().url}/v1/telephony/twilio/status?call_id=${id}`, ringing) }
       )
     ]
     for (const response of attempts) {

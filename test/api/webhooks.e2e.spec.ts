@@ -3,27 +3,20 @@
  * gets exactly one `call.completed` per ended call, signed so that the real `standardwebhooks`
  * `Webhook.verify` accepts it, whose `data` is the call record `GET /v1/calls/{id}` shows.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import { expectStatus, getCall, placeCall, reportOk, seed001Segments, twilioLifecycle, twilioOk } from "../fixtures/callDriver.js"
-import type { Json, LedgerClient } from "../fixtures/ledgerClient.js"
-import { ledgerClient, newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
-import { eventually, startLedgerServer, testTwilioAuthToken } from "../fixtures/ledgerServer.js"
-import type { LedgerServer } from "../fixtures/ledgerServer.js"
+import type { Json } from "../fixtures/ledgerClient.js"
+import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
+import { eventually, serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { startTestWebhookReceiver, verifyWebhook } from "../fixtures/webhookReceiver.js"
 import type { ReceivedRequest, TestWebhookReceiver } from "../fixtures/webhookReceiver.js"
 
-let server: LedgerServer
-let api: LedgerClient
+const { api } = serviceForSpecFile()
 const receivers: Array<TestWebhookReceiver> = []
 
-beforeAll(async () => {
-  server = await startLedgerServer()
-  api = ledgerClient(server.url, testTwilioAuthToken)
-})
 afterEach(async () => {
   for (const receiver of receivers.splice(0)) await receiver.close()
 })
-afterAll(() => server?.stop())
 
 const receiver = async () => {
   const r = await startTestWebhookReceiver(() => 204)
