@@ -9,6 +9,14 @@ import { dbOption, storeOption } from "./storeOptions.js"
 
 const store = storeOption
 const db = dbOption
+/** An integer setting: the flag, else the environment variable, else `fallback`. */
+const integerSetting = (flag: string, env: string, description: string, fallback: number) =>
+  Options.integer(flag).pipe(
+    Options.withDescription(description),
+    Options.withFallbackConfig(Config.integer(env)),
+    Options.withDefault(fallback)
+  )
+
 const port = Options.integer("port").pipe(Options.withFallbackConfig(Config.integer("PORT")), Options.withDefault(8080))
 const host = Options.text("host").pipe(Options.withFallbackConfig(Config.string("LEDGER_HOST")), Options.withDefault("127.0.0.1"))
 const publicUrl = Options.text("public-url").pipe(
@@ -30,25 +38,14 @@ const retrySchedule = Options.text("webhook-retry-schedule").pipe(
   Options.withFallbackConfig(Config.string("LEDGER_WEBHOOK_RETRY_SCHEDULE")),
   Options.optional
 )
-const webhookTimeout = Options.integer("webhook-timeout-ms").pipe(
-  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_TIMEOUT_MS")),
-  Options.withDefault(10_000)
-)
+const webhookTimeout = integerSetting("webhook-timeout-ms", "LEDGER_WEBHOOK_TIMEOUT_MS", "How long a webhook attempt may take, ms (default 10000)", 10_000)
 const webhookLease = Options.integer("webhook-lease-ms").pipe(
   Options.withDescription("On EventStoreDB: how long an instance's claim on a webhook delivery holds before another instance may take it over (default: the timeout + 20 s)"),
   Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_LEASE_MS")),
   Options.optional
 )
-const webhookConcurrency = Options.integer("webhook-concurrency").pipe(
-  Options.withDescription("Webhook attempts in flight across endpoints"),
-  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_CONCURRENCY")),
-  Options.withDefault(32)
-)
-const webhookEndpointConcurrency = Options.integer("webhook-endpoint-concurrency").pipe(
-  Options.withDescription("Webhook attempts in flight per endpoint"),
-  Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY")),
-  Options.withDefault(4)
-)
+const webhookConcurrency = integerSetting("webhook-concurrency", "LEDGER_WEBHOOK_CONCURRENCY", "Webhook attempts in flight across endpoints", 32)
+const webhookEndpointConcurrency = integerSetting("webhook-endpoint-concurrency", "LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY", "Webhook attempts in flight per endpoint", 4)
 const allowLoopback = Options.boolean("webhook-deny-loopback").pipe(
   Options.withDescription("Refuse webhook URLs on 127.0.0.0/8 and ::1 (allowed by default for local development)")
 )
@@ -72,21 +69,9 @@ const dialer = Options.choice("dialer", ["none", "simulated"]).pipe(
   Options.withFallbackConfig(Config.literal("none", "simulated")("LEDGER_DIALER")),
   Options.withDefault("none" as const)
 )
-const dialCallsPerInterval = Options.integer("dial-calls-per-interval").pipe(
-  Options.withDescription("Calls started per pacing interval (default 1)"),
-  Options.withFallbackConfig(Config.integer("LEDGER_DIAL_CALLS_PER_INTERVAL")),
-  Options.withDefault(1)
-)
-const dialIntervalMs = Options.integer("dial-interval-ms").pipe(
-  Options.withDescription("The pacing interval, ms (default 1000: one call per second, as seed 004)"),
-  Options.withFallbackConfig(Config.integer("LEDGER_DIAL_INTERVAL_MS")),
-  Options.withDefault(1000)
-)
-const simulatedStepMs = Options.integer("simulated-step-ms").pipe(
-  Options.withDescription("The simulated dialer's pause between lifecycle steps, ms (default 400)"),
-  Options.withFallbackConfig(Config.integer("LEDGER_SIMULATED_STEP_MS")),
-  Options.withDefault(400)
-)
+const dialCallsPerInterval = integerSetting("dial-calls-per-interval", "LEDGER_DIAL_CALLS_PER_INTERVAL", "Calls started per pacing interval (default 1)", 1)
+const dialIntervalMs = integerSetting("dial-interval-ms", "LEDGER_DIAL_INTERVAL_MS", "The pacing interval, ms (default 1000: one call per second, as seed 004)", 1000)
+const simulatedStepMs = integerSetting("simulated-step-ms", "LEDGER_SIMULATED_STEP_MS", "The simulated dialer's pause between lifecycle steps, ms (default 400)", 400)
 const agentQueues = Options.text("agent-queues").pipe(
   Options.withDescription("Agent queues for transfers with their agent counts, e.g. sales_specialist=2,support_team=0 (default sales_specialist=2,support_team=2)"),
   Options.withFallbackConfig(Config.string("LEDGER_AGENT_QUEUES")),
