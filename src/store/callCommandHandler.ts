@@ -29,7 +29,7 @@ import type { CallEvent } from "../domain/callEvents.js"
 import { evolve, initialState } from "../domain/callState.js"
 import type { CallState } from "../domain/callState.js"
 import { EventStore } from "./eventStore.js"
-import type { EventStoreService, EventToAppend, Position, RecordedEvent } from "./eventStore.js"
+import type { AppendResult, EventStoreService, EventToAppend, Position, RecordedEvent } from "./eventStore.js"
 
 /** Namespace of the ledger's deterministic event ids (UUID v5, RFC 9562 §5.5). */
 export const eventIdNamespace = "6f1c8f1e-2f0b-4c55-9b0e-7c4b7d4f3a10"
@@ -79,18 +79,50 @@ const emptyCall: CachedCall = { state: initialState, revision: -1n }
 const cachedCallsPerStore = 50_000
 
 /**
- * Recently written calls' states per store instance, least recently used evicted first
- * (a `Map` iterates in insertion order).
+ * What the write path keeps per store instance: recently written calls' states, least recently
+ * used evicted first (a `Map` iterates in insertion order), and the commands queued for the next batch.
  */
-const callStateCaches = new WeakMap<EventStoreService, Map<string, CachedCall>>()
+interface CallWriter {
+  readonly cache: Map<string, CachedCall>
+  queued: Array<QueuedCommand>
+  scheduled: boolean
+}
 
-const cacheOf = (store: EventStoreService): Map<string, CachedCall> => {
-  let cache = callStateCaches.get(store)
-  if (cache === undefined) {
-    cache = new Map()
-    callStateCaches.set(store, cache)
+const writers = new WeakMap<EventStoreService, CallWriter>()
+
+const writerOf = (store: EventStoreService): CallWriter => {
+  let writer = writers.get(store)
+  if (writer === undefined) {
+    writer = { cache: new Map(), queued: [], scheduled: false }
+    writers.set(store, writer)
   }
-  return cache
+  return writer
+}
+
+const cacheOf = (store: EventStoreService): Map<string, CachedCall> => writerOf(store).cache
+
+/**
+ * After a command's events were stored: the cache moves to the state after them, or forgets the
+ * call when the store answered an idempotent re-append of events stored earlier (the stream is not
+ * what `from` says). The command's result.
+ */
+const settleAppended = (
+  cache: Map<string, CachedCall>,
+  command: CallCommand,
+  streamId: string,
+  from: CachedCall,
+  events: ReadonlyArray<CallEvent>,
+  result: AppendResult
+): CommandResult => {
+  if (result.nextExpectedRevision === from.revision + BigInt(events.length)) {
+    remember(cache, streamId, {
+      state: events.reduce((state, event) => evolve(state, event, command.commandId), from.state),
+      revision: result.nextExpectedRevision
+    })
+  } else {
+    cache.delete(streamId)
+  }
+  return { callId: command.callId, events, revision: result.nextExpectedRevision, position: result.position }
 }
 
 const remember = (cache: Map<string, CachedCall>, streamId: string, entry: CachedCall): void => {
@@ -127,18 +159,6 @@ interface PlannedAppend {
   readonly toAppend: ReadonlyArray<EventToAppend>
 }
 
-/** Per store instance: the commands queued for the next batch. */
-const queues = new WeakMap<EventStoreService, { items: Array<QueuedCommand>; scheduled: boolean }>()
-
-const queueOf = (store: EventStoreService) => {
-  let queue = queues.get(store)
-  if (queue === undefined) {
-    queue = { items: [], scheduled: false }
-    queues.set(store, queue)
-  }
-  return queue
-}
-
 /** The events a decided command appends, with their ids and the ledger's metadata. */
 const eventsToAppend = (
   command: CallCommand,
@@ -170,11 +190,11 @@ const planFromCache = (cache: Map<string, CachedCall>, item: QueuedCommand, stre
 
 /** Decides and appends the queued commands of `store` (see the module's comment). */
 const writeBatch = (store: EventStoreService): void => {
-  const queue = queueOf(store)
-  const batch = queue.items
-  queue.items = []
-  queue.scheduled = false
-  const cache = cacheOf(store)
+  const writer = writerOf(store)
+  const { cache } = writer
+  const batch = writer.queued
+  writer.queued = []
+  writer.scheduled = false
   const planned: Array<PlannedAppend> = []
   const plannedStreams = new Set<string>()
   for (const item of batch) {
@@ -221,17 +241,7 @@ const writeBatch = (store: EventStoreService): void => {
               : attempt(store, item.command, item.context, 1))
             return
           }
-          const result = outcome.right
-          if (result.nextExpectedRevision === from.revision + BigInt(events.length)) {
-            remember(cache, streamId, {
-              state: events.reduce((state, event) => evolve(state, event, item.command.commandId), from.state),
-              revision: result.nextExpectedRevision
-            })
-          } else {
-            // An idempotent re-append of events stored earlier: the stream is not what the cache says.
-            cache.delete(streamId)
-          }
-          item.resume(Effect.succeed({ callId: item.command.callId, events, revision: result.nextExpectedRevision, position: result.position }))
+          item.resume(Effect.succeed(settleAppended(cache, item.command, streamId, from, events, outcome.right)))
         })
       }
     }
@@ -253,16 +263,16 @@ export const handleCallCommand = (
   Effect.flatMap(EventStore, (store) =>
     Effect.clockWith((clock) =>
       Effect.async<CommandResult, CallRuleViolation>((resume) => {
-        const queue = queueOf(store)
+        const writer = writerOf(store)
         const item: QueuedCommand = { command, context, clock, resume }
-        queue.items.push(item)
-        if (!queue.scheduled) {
-          queue.scheduled = true
+        writer.queued.push(item)
+        if (!writer.scheduled) {
+          writer.scheduled = true
           setImmediate(() => writeBatch(store))
         }
         return Effect.sync(() => {
-          const index = queue.items.indexOf(item)
-          if (index >= 0) queue.items.splice(index, 1)
+          const index = writer.queued.indexOf(item)
+          if (index >= 0) writer.queued.splice(index, 1)
         })
       })
     ))
@@ -335,22 +345,6 @@ const append = (
         if (conflicts >= maxConflictRetries) return Effect.die(error)
         return attempt(store, command, context, conflicts + 1)
       },
-      onSuccess: (result) => {
-        if (result.nextExpectedRevision === loaded.revision + BigInt(events.length)) {
-          remember(cache, streamId, {
-            state: events.reduce((s, event) => evolve(s, event, command.commandId), loaded.state),
-            revision: result.nextExpectedRevision
-          })
-        } else {
-          // An idempotent re-append of events stored earlier: the stream is not what this state says.
-          cache.delete(streamId)
-        }
-        return Effect.succeed<CommandResult>({
-          callId: command.callId,
-          events,
-          revision: result.nextExpectedRevision,
-          position: result.position
-        })
-      }
+      onSuccess: (result) => Effect.succeed(settleAppended(cache, command, streamId, loaded, events, result))
     })
   )
