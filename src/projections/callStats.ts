@@ -140,6 +140,28 @@ const contributionOf = (row: CountedFields, calls: number, durationSum: number):
 const scopesOf = (row: Pick<StatsRow, "campaign_id">): ReadonlyArray<string> =>
   row.campaign_id === null ? ["all"] : ["all", `c:${row.campaign_id}`]
 
+/**
+ * Adds (`sign` 1) or takes away (-1) what `calls` calls with these counted fields contribute to
+ * each rollup (`amounts` in the order of `rollups`, keyed by scope, period, metric and key).
+ * `startedAt` is an instant or an hour (`YYYY-MM-DDTHH`): either gives the day and the hour.
+ */
+const addToRollups = (
+  amounts: ReadonlyArray<Map<string, number>>,
+  row: CountedFields & Pick<StatsRow, "campaign_id">,
+  startedAt: string,
+  calls: number,
+  durationSum: number,
+  sign: 1 | -1 = 1
+): void => {
+  const contribution = contributionOf(row, calls, durationSum)
+  rollups.forEach(({ periodOf }, i) => {
+    const period = periodOf(startedAt)
+    for (const scope of scopesOf(row)) {
+      for (const [metricKey, amount] of contribution) addInto(amounts[i]!, `${scope}${sep}${period}${sep}${metricKey}`, sign * amount)
+    }
+  })
+}
+
 /** The counted fields after `event`; the same rules as the call view. */
 const evolveStatsRow = (row: StatsRow, event: CallEvent): StatsRow => {
   const status = advanceCallStatus(row.status, event)
@@ -191,25 +213,17 @@ const ensureStatsTables = (db: SqliteDatabase): void => {
 const rollUpFromRows = (db: SqliteDatabase): void => {
   db.transaction(() => {
     db.exec(rebuiltIndexes)
-    const groups = db.prepare<[], EdgeGroup & Pick<StatsRow, "campaign_id"> & { readonly hour: string }>(
-      `SELECT campaign_id, substr(started_at, 1, 13) AS hour, substr(started_at, 1, 10) AS day, status, outcome,
-         disposition, sentiment, language, count(*) AS calls, sum(duration_seconds) AS duration_sum FROM call_stats_calls
+    const groups = db.prepare<[], Omit<EdgeGroup, "day"> & Pick<StatsRow, "campaign_id"> & { readonly hour: string }>(
+      `SELECT campaign_id, substr(started_at, 1, 13) AS hour, status, outcome, disposition, sentiment, language,
+         count(*) AS calls, sum(duration_seconds) AS duration_sum FROM call_stats_calls
        GROUP BY campaign_id, hour, status, outcome, disposition, sentiment, language`
     ).iterate()
-    const [daily, hourly] = [new Map<string, number>(), new Map<string, number>()]
-    for (const group of groups) {
-      const contribution = contributionOf(group, group.calls, group.duration_sum)
-      for (const scope of scopesOf(group)) {
-        for (const [metricKey, amount] of contribution) {
-          addInto(daily, `${scope}${sep}${group.day}${sep}${metricKey}`, amount)
-          addInto(hourly, `${scope}${sep}${group.hour}${sep}${metricKey}`, amount)
-        }
-      }
-    }
+    const amounts = rollups.map(() => new Map<string, number>())
+    for (const group of groups) addToRollups(amounts, group, group.hour, group.calls, group.duration_sum)
     rollups.forEach(({ column, table }, i) => {
       db.exec(`DELETE FROM ${table}`)
       const insert = db.prepare(`INSERT INTO ${table} (scope, ${column}, metric, key, amount) VALUES (?, ?, ?, ?, ?)`)
-      for (const [key, amount] of [daily, hourly][i]!) {
+      for (const [key, amount] of amounts[i]!) {
         if (amount !== 0) insert.run(...key.split(sep), amount)
       }
     })
@@ -245,16 +259,6 @@ export const callStatsProjection: Projection = (db) => {
   const pending = new Map<string, PendingStats>()
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
-  /** Deltas per rollup, keyed by scope, period, metric and key. */
-  const addContribution = (deltas: ReadonlyArray<Map<string, number>>, row: StatsRow, sign: 1 | -1): void => {
-    const contribution = contributionOf(row, 1, row.duration_seconds)
-    rollups.forEach(({ periodOf }, i) => {
-      const period = periodOf(row.started_at)
-      for (const scope of scopesOf(row)) {
-        for (const [metricKey, amount] of contribution) addInto(deltas[i]!, `${scope}${sep}${period}${sep}${metricKey}`, sign * amount)
-      }
-    })
-  }
   return {
     name: callStatsName,
     eventTypes: new Set([
@@ -299,8 +303,8 @@ export const callStatsProjection: Projection = (db) => {
           if (stored !== null && statsColumns.every((c) => stored[c] === row[c])) continue
           upsert.run(row)
           if (rebuilding) continue
-          if (stored !== null) addContribution(deltas, stored, -1)
-          addContribution(deltas, row, 1)
+          if (stored !== null) addToRollups(deltas, stored, stored.started_at, 1, stored.duration_seconds, -1)
+          addToRollups(deltas, row, row.started_at, 1, row.duration_seconds)
         }
         deltas.forEach((byKey, i) => {
           const { bump, dropZero } = writers[i]!
