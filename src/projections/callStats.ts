@@ -25,7 +25,7 @@ import type { CallEvent } from "../domain/callEvents.js"
 import type { CallStatus, Outcome } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { advanceCallStatus } from "./callStatus.js"
-import { asCallEvent, indexNamesOf, inSchema } from "./projection.js"
+import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
 import {
   addUtcDays, addUtcHours, endOfUtcDay, endOfUtcHour, startOfUtcDay, startOfUtcHour, toUtcInstant, utcDay, utcHour
@@ -81,12 +81,11 @@ const rollups = [
  * took 1.2 s. Dropped and created in the transaction that resets or finishes a rebuild, so their
  * absence on open says a rebuild was cut short.
  */
-const rebuiltIndexes = `
+const deferredIndexes = rebuiltIndexes(`
 CREATE INDEX IF NOT EXISTS call_stats_calls_by_started ON call_stats_calls (started_at);
 CREATE INDEX IF NOT EXISTS call_stats_calls_by_campaign ON call_stats_calls (campaign_id, started_at);
-`
+`)
 
-const rebuiltIndexNames = indexNamesOf(rebuiltIndexes)
 
 /** The counted fields of one call. */
 interface StatsRow {
@@ -198,12 +197,12 @@ const statsColumns = [
 
 /** Creates the tables and indexes if missing; after a rebuild cut short, finishes it (`rollUpFromRows`). */
 const ensureStatsTables = (db: SqliteDatabase): void => {
-  const existed = inSchema(db, "table", "call_stats_calls")
   // A rebuild cut short, or a file from before the hourly rollup: both rollups are built from the calls.
-  const cutShort = existed && (!inSchema(db, "index", rebuiltIndexNames[0]!) || !inSchema(db, "table", "call_stats_hourly"))
+  const cutShort = deferredIndexes.missingFrom(db, "call_stats_calls") ||
+    (inSchema(db, "table", "call_stats_calls") && !inSchema(db, "table", "call_stats_hourly"))
   db.exec(schema)
   if (cutShort) rollUpFromRows(db)
-  else db.exec(rebuiltIndexes)
+  else deferredIndexes.create(db)
 }
 
 /**
@@ -212,7 +211,7 @@ const ensureStatsTables = (db: SqliteDatabase): void => {
  */
 const rollUpFromRows = (db: SqliteDatabase): void => {
   db.transaction(() => {
-    db.exec(rebuiltIndexes)
+    deferredIndexes.create(db)
     const groups = db.prepare<[], Omit<EdgeGroup, "day"> & Pick<StatsRow, "campaign_id"> & { readonly hour: string }>(
       `SELECT campaign_id, substr(started_at, 1, 13) AS hour, status, outcome, disposition, sentiment, language,
          count(*) AS calls, sum(duration_seconds) AS duration_sum FROM call_stats_calls
@@ -328,7 +327,7 @@ export const callStatsProjection: Projection = (db) => {
     },
     beginRebuild: () => {
       rebuilding = true
-      for (const name of rebuiltIndexNames) db.exec(`DROP INDEX IF EXISTS ${name}`)
+      deferredIndexes.drop(db)
     },
     endRebuild: () => {
       rollUpFromRows(db)

@@ -15,7 +15,7 @@ import { callCountsOf, callCountsSchema, countedCalls, countedDurations, counted
 import type { CountedColumn } from "./callCounts.js"
 import { advanceCallStatus, liveStatuses } from "./callStatus.js"
 import { mergeJson } from "./jsonMerge.js"
-import { asCallEvent, indexNamesOf, inSchema } from "./projection.js"
+import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
 import { toUtcInstant } from "./utcInstant.js"
 
@@ -61,7 +61,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS calls_search USING fts5(id, from_number, to_n
  * Dropped and created in the transaction that resets or finishes a rebuild, so their absence on
  * open says a rebuild was cut short (`ensureCallViewTables`).
  */
-const rebuiltIndexes = `
+const deferredIndexes = rebuiltIndexes(`
 CREATE INDEX IF NOT EXISTS calls_by_started ON calls (started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_campaign ON calls (campaign_id, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_campaign_disposition ON calls (campaign_id, disposition, started_at DESC, id DESC);
@@ -75,9 +75,7 @@ CREATE INDEX IF NOT EXISTS calls_by_disposition ON calls (disposition, started_a
 CREATE INDEX IF NOT EXISTS calls_by_sentiment ON calls (sentiment, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_language ON calls (language, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_call_sid ON calls (call_sid) WHERE call_sid IS NOT NULL;
-`
-
-const rebuiltIndexNames = indexNamesOf(rebuiltIndexes)
+`)
 
 /**
  * Creates the `calls` table and its indexes if missing (the projection does it too). When a
@@ -85,11 +83,11 @@ const rebuiltIndexNames = indexNamesOf(rebuiltIndexes)
  */
 export const ensureCallViewTables = (db: SqliteDatabase): void => {
   const counted = inSchema(db, "table", "call_counts")
-  const cutShort = inSchema(db, "table", "calls") && !inSchema(db, "index", rebuiltIndexNames[0]!)
+  const cutShort = deferredIndexes.missingFrom(db, "calls")
   db.exec(schema)
   db.exec(callCountsSchema)
   if (cutShort) deriveFromRows(db)
-  else db.exec(rebuiltIndexes)
+  else deferredIndexes.create(db)
   if (!counted && !cutShort) recountCalls(db)
 }
 
@@ -99,7 +97,7 @@ export const ensureCallViewTables = (db: SqliteDatabase): void => {
  */
 const deriveFromRows = (db: SqliteDatabase): void => {
   db.transaction(() => {
-    db.exec(rebuiltIndexes)
+    deferredIndexes.create(db)
     db.exec(`ANALYZE calls;
       DELETE FROM calls_search;
       INSERT INTO calls_search (rowid, id, from_number, to_number) SELECT rowid, id, from_number, to_number FROM calls;`)
@@ -433,7 +431,7 @@ export const callViewProjection: Projection = (db) => {
     },
     beginRebuild: () => {
       rebuilding = true
-      for (const name of rebuiltIndexNames) db.exec(`DROP INDEX IF EXISTS ${name}`)
+      deferredIndexes.drop(db)
     },
     endRebuild: () => {
       deriveFromRows(db)

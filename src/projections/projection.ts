@@ -42,9 +42,23 @@ export interface ProjectionHandler {
 export const inSchema = (db: SqliteDatabase, type: "table" | "index", name: string): boolean =>
   db.prepare("SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?").get(type, name) !== undefined
 
-/** The names of the indexes a script of `CREATE INDEX IF NOT EXISTS` statements creates, in order. */
-export const indexNamesOf = (script: string): Array<string> =>
-  [...script.matchAll(/INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]!)
+/**
+ * Secondary indexes a projection drops for a rebuild (`beginRebuild`) and creates once at its end
+ * (`endRebuild`), from a script of `CREATE INDEX IF NOT EXISTS` statements.
+ */
+export const rebuiltIndexes = (script: string) => {
+  const names = [...script.matchAll(/INDEX IF NOT EXISTS (\w+)/g)].map((m) => m[1]!)
+  return {
+    create: (db: SqliteDatabase): void => {
+      db.exec(script)
+    },
+    drop: (db: SqliteDatabase): void => {
+      for (const name of names) db.exec(`DROP INDEX IF EXISTS ${name}`)
+    },
+    /** Whether `table` exists without them: a rebuild was cut short before its end. */
+    missingFrom: (db: SqliteDatabase, table: string): boolean => inSchema(db, "table", table) && !inSchema(db, "index", names[0]!)
+  }
+}
 
 /** Builds a projection over a database: creates its tables if missing and prepares its statements. */
 export type Projection = (db: SqliteDatabase) => ProjectionHandler
