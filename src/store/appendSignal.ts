@@ -1,9 +1,13 @@
 /**
- * Wakes catch-up subscriptions when an adapter appends: each append completes the current
- * deferred and installs a fresh one. Waiters also give up after a poll interval, so an append by
- * another process (a second writer on the same SQLite file) is seen too, only later.
+ * Wakes catch-up subscriptions when an adapter appends: each append wakes every ticket taken
+ * before it. Waiters also give up after a poll interval, so an append by another process (a
+ * second writer on the same SQLite file) is seen too, only later.
+ *
+ * Plain callbacks and one timer per waiting ticket, not a `Deferred` raced with a timeout: this is
+ * on every append and every dispatcher wake-up, and the forked fibers of `timeoutOption` were a
+ * visible share of their CPU (`npm run bench`).
  */
-import { Deferred, Duration, Effect } from "effect"
+import { Duration, Effect } from "effect"
 
 export interface AppendSignal {
   /** Called by the adapter after each committed append. */
@@ -15,17 +19,45 @@ export interface AppendSignal {
   readonly ticket: (timeout: Duration.DurationInput) => Effect.Effect<void>
 }
 
+/** A ticket: notified by the first append after it was taken; `wake` is set while its effect waits. */
+interface Ticket {
+  notified: boolean
+  wake: (() => void) | null
+}
+
 export const makeAppendSignal = (): AppendSignal => {
-  let current = Effect.runSync(Deferred.make<void>())
+  let tickets = new Set<Ticket>()
   return {
     notify: () => {
-      const done = current
-      current = Effect.runSync(Deferred.make<void>())
-      Effect.runSync(Deferred.succeed(done, undefined))
+      if (tickets.size === 0) return
+      const taken = tickets
+      tickets = new Set()
+      for (const ticket of taken) {
+        ticket.notified = true
+        ticket.wake?.()
+      }
     },
     ticket: (timeout) => {
-      const awaited = current
-      return Deferred.await(awaited).pipe(Effect.timeoutOption(timeout), Effect.asVoid)
+      const ticket: Ticket = { notified: false, wake: null }
+      tickets.add(ticket)
+      const millis = Duration.toMillis(timeout)
+      return Effect.async<void>((resume) => {
+        if (ticket.notified) return resume(Effect.void)
+        const done = () => {
+          clearTimeout(timer)
+          ticket.wake = null
+          tickets.delete(ticket)
+          resume(Effect.void)
+        }
+        // setTimeout fires at once for delays past 2^31-1 ms: a longer wait has no timer.
+        const timer = millis <= 2_147_483_647 ? setTimeout(done, millis) : undefined
+        ticket.wake = done
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          ticket.wake = null
+          tickets.delete(ticket)
+        })
+      })
     }
   }
 }
