@@ -63,3 +63,17 @@ export const ensureWebhookTables = (db: SqliteDatabase): void => {
   db.exec(ddl)
   ready.add(db)
 }
+
+const endpointGenerations = new WeakMap<SqliteDatabase, number>()
+
+/**
+ * Call after any write to `webhook_endpoints` on `db` (a disable, a secret rotation): the
+ * dispatcher reads a delivery's endpoint when it queues the delivery, and reads it again before
+ * sending only when this count moved in between.
+ */
+export const webhookEndpointsChanged = (db: SqliteDatabase): void => {
+  endpointGenerations.set(db, (endpointGenerations.get(db) ?? 0) + 1)
+}
+
+/** How many times `webhookEndpointsChanged` was called for `db`. */
+export const webhookEndpointsGeneration = (db: SqliteDatabase): number => endpointGenerations.get(db) ?? 0

@@ -166,6 +166,29 @@ describe("webhook dispatcher", () => {
     expect(inDb(getWebhookEndpoint(ep.id))).toMatchObject({ enabled: false, disabledReason: "gone" })
   })
 
+  it("deliveries queued when their endpoint is disabled are not sent, and queued ones are signed with a secret rotated meanwhile", async () => {
+    const slow = () => ({ status: 200, delayMillis: 300 })
+    const rDisabled = await receiver(slow)
+    const rRotated = await receiver(slow)
+    const epDisabled = await endpoint({ url: rDisabled.url })
+    const epRotated = await endpoint({ url: rRotated.url })
+    await recordCalls("cal_q1", "cal_q2", "cal_q3")
+    // One slot per endpoint: the second and third deliveries wait in the queue, already read.
+    start({ concurrencyPerEndpoint: 1 })
+    await eventually(() => rDisabled.requests.length === 1 && rRotated.requests.length === 1, 2_000, "first requests")
+    await instance.ok(disableWebhookEndpoint(epDisabled.id))
+    const rotated = await instance.ok(rotateWebhookEndpointSecret(epRotated.id))
+    await eventually(() => deliveriesTo(epRotated).every((d) => d.status === "delivered"), 5_000, "rotated endpoint's deliveries")
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(rDisabled.requests).toHaveLength(1)
+    expect(deliveriesTo(epDisabled).map((d) => d.status).sort()).toEqual(["canceled", "canceled", "delivered"])
+    expect(rRotated.requests).toHaveLength(3)
+    for (const q of rRotated.requests.slice(1)) {
+      verifyRequest(rotated.secret, q)
+      expect(header(q.headers["webhook-signature"]).split(" ")).toHaveLength(2)
+    }
+  })
+
   it("a dead endpoint that never answers does not slow deliveries to a healthy one", async () => {
     const dead = await receiver(() => "hang")
     const healthy = await receiver()
