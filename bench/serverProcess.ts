@@ -57,7 +57,9 @@ export const startServerProcess = async (
   readyPath: string,
   env: Record<string, string> = {}
 ): Promise<ServerProcess> => {
-  const child = spawn(process.execPath, [script, ...args], {
+  // BENCH_NODE_ARGS: extra node flags for the measured server, e.g. `--cpu-prof` to profile it.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "ignore", "pipe"]
   })
