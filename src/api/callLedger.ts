@@ -9,7 +9,7 @@ import type { Effect } from "effect"
 import type { CallCommand } from "../domain/callCommands.js"
 import type { CallRuleViolation } from "../domain/callErrors.js"
 import type { CallEvent } from "../domain/callEvents.js"
-import type { CallListQuery } from "../projections/callView.js"
+import type { CallListQuery, StoredCallView } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
 import type { Position, RecordedEvent } from "../store/eventStore.js"
@@ -19,6 +19,8 @@ export type CallListFilter = CallListQuery
 
 export interface CallListPage {
   readonly data: ReadonlyArray<CallView>
+  /** The same calls as stored (id and view as JSON text), parsed into `data` only when it is read. */
+  readonly stored: ReadonlyArray<StoredCallView>
   readonly total: number
   readonly limit: number
   readonly offset: number

@@ -74,7 +74,12 @@ const callLedgerService = Layer.effect(
             // A cursor continues where the last page ended; an offset beside it is ignored, so it is answered as 0.
             const offset = filter.cursor === undefined ? filter.offset ?? 0 : 0
             const page = listCalls(db, { ...filter, limit, offset })
-            return { data: page.data, total: page.total, limit, offset, nextCursor: page.next_cursor, hasMore: page.has_more }
+            return {
+              get data() {
+                return page.data
+              },
+              stored: page.stored, total: page.total, limit, offset, nextCursor: page.next_cursor, hasMore: page.has_more
+            }
           },
           catch: (error) => {
             if (error instanceof InvalidCallQuery) {

@@ -498,9 +498,18 @@ export interface CallListQuery {
   readonly cursor?: string | undefined
 }
 
+/** A call view as the `calls` table stores it: its id and the view as JSON text. */
+export interface StoredCallView {
+  readonly id: string
+  readonly doc: string
+}
+
 /** A page of calls, newest first (started_at DESC, id DESC). */
 export interface CallListPage {
+  /** The calls, parsed from `stored` on first use. */
   readonly data: Array<CallView>
+  /** The same calls as stored, for a caller that writes them out as JSON again (the HTTP list). */
+  readonly stored: ReadonlyArray<StoredCallView>
   /** Calls matching the filters (the cursor and offset aside). */
   readonly total: number
   /** Opaque cursor continuing after the last call of `data`; null when there is nothing after it. */
@@ -681,8 +690,12 @@ export const listCalls = (db: SqliteDatabase, query: CallListQuery): CallListPag
   const hasMore = rows.length > limit
   const page = hasMore ? rows.slice(0, limit) : rows
   const last = page[page.length - 1]
+  let data: Array<CallView> | undefined
   return {
-    data: page.map((r) => JSON.parse(r.doc) as CallView),
+    get data() {
+      return (data ??= page.map((r) => JSON.parse(r.doc) as CallView))
+    },
+    stored: page,
     total,
     next_cursor: hasMore && last !== undefined ? encodeCallCursor(last.started_at, last.id) : null,
     has_more: hasMore

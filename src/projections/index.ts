@@ -26,7 +26,7 @@ export {
   callViewName, callViewOnDial, callViewProjection, encodeCallCursor, ensureCallViewTables, evolveCallView,
   InvalidCallQuery, listCalls, readCallView, readCallViews
 } from "./callView.js"
-export type { CallListPage, CallListQuery, CallViewState } from "./callView.js"
+export type { CallListPage, CallListQuery, CallViewState, StoredCallView } from "./callView.js"
 export { liveStatuses, isLiveStatus } from "./callStatus.js"
 export { countLiveTransfers, readLiveCalls } from "./liveCalls.js"
 export type { LiveCallsQuery } from "./liveCalls.js"

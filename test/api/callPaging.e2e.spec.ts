@@ -3,7 +3,7 @@
  * which stay exact while newer calls arrive between pages.
  */
 import { describe, expect, it } from "vitest"
-import { expectStatus, placeCall } from "../fixtures/callDriver.js"
+import { expectStatus, getCall, placeCall, reportOk } from "../fixtures/callDriver.js"
 import type { Json } from "../fixtures/ledgerClient.js"
 import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectError } from "../fixtures/writesNothing.js"
@@ -38,6 +38,26 @@ describe("GET /v1/calls paging", () => {
     const offsetPage = await page("limit=2&offset=2")
     expect(offsetPage).toEqual(expect.objectContaining({ total: 6, limit: 2, offset: 2 }))
     expect(offsetPage.data.map((c: Json) => c.id)).toEqual([newer, ...newestFirst].slice(2, 4))
+  })
+
+  it("lists each call exactly as GET /v1/calls/{id} answers it, recording_url signed, whatever its metadata holds", async () => {
+    const listed = "cmp_listed"
+    const awkward = { has_recording: true, nested: { has_recording: 'x\\"{[' } }
+    const plain = await placeCall(api, { phone: "+15550100101", campaign_id: listed, name: 'Ann "has_recording":true {[', metadata: awkward })
+    const recorded = await placeCall(api, { phone: "+15550100102", campaign_id: listed })
+    await reportOk(api, recorded.id, { type: "recording", recording_url: "https://recordings.example.com/listed.mp3", duration_seconds: 30 })
+    await expectStatus(await api.post(`/v1/calls/${plain.id}/metadata`, { key_details: awkward }), 200, "metadata")
+    const { data } = await expectStatus(await api.get(`/v1/calls?campaign_id=${listed}`), 200, "list")
+    expect(data.map((c: Json) => c.id)).toEqual([recorded.id, plain.id])
+    for (const call of data) {
+      const single = await getCall(api, call.id)
+      // Signed at the same second unless the clock ticked between the two requests.
+      expect({ ...call, recording_url: call.recording_url?.split("?")[0] }).toEqual({ ...single, recording_url: single.recording_url?.split("?")[0] })
+      expect(call).not.toHaveProperty("has_recording")
+    }
+    expect(data[0].recording_url).toMatch(new RegExp(`/v1/calls/${recorded.id}/recording\\?expires=\\d+&token=`))
+    expect(data[1].recording_url).toBeNull()
+    expect(data[1]).toMatchObject({ metadata: awkward, key_details: awkward })
   })
 
   it("refuses a cursor it did not issue with a 400 naming the field", async () => {
