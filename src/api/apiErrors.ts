@@ -2,7 +2,7 @@
  * Errors the HTTP API answers with. Every error body is JSON with `_tag` and `message`; a 400 also
  * names the field (`field`, or `issues[].path` for schema violations from HttpApi's decoder).
  */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 
 /** 400: a field of the request is missing or wrong; nothing was written. */

@@ -4,7 +4,9 @@
  * endpoint's `RateLimitClass`. Applied per group (`.middleware(ApiKeyAuth)`); its implementation is
  * `apiKeyAuthLayer`. Answers 401 `Unauthorized`, 403 `InsufficientScope`, 429 `RateLimitExceeded`.
  */
-import { HttpApiMiddleware, HttpApiSecurity, OpenApi } from "@effect/platform"
+import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSecurity from "@effect/platform/HttpApiSecurity"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import { InsufficientScope, RateLimitExceeded, Unauthorized } from "./apiErrors.js"
 

@@ -5,7 +5,10 @@
  * `Retry-After`); limited routes answer `X-RateLimit-Limit` and `X-RateLimit-Remaining`.
  * Keys are looked up in the ledger file on each request, so `keys revoke` acts at once.
  */
-import { HttpApp, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect, Layer, Redacted } from "effect"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { InsufficientScope, RateLimitExceeded, Unauthorized } from "./apiErrors.js"

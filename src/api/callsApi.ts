@@ -3,7 +3,11 @@
  * event reports, Twilio's status callback and webhook endpoint registration. The OpenAPI document
  * is generated from this definition (`/openapi.json`).
  */
-import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import * as HttpApiEndpoint from "@effect/platform/HttpApiEndpoint"
+import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { Schema } from "effect"
 import {
   CallConflict, CallNotFoundError, DeliveryNotFound, EndpointDisabled, EndpointNotFound, InvalidRequest, InvalidTwilioSignature

@@ -3,7 +3,8 @@
  * `recordings` group. Placing calls is in `outboundCalls.ts`, seed 002's workflow actions in
  * `liveCallControl.ts`, signed recording URLs in `recordingAccess.ts`.
  */
-import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect } from "effect"
 import { randomUUID } from "node:crypto"
 import { positionToString } from "../store/position.js"

@@ -4,7 +4,9 @@
  * their `RateLimitClass`; the rest are public (authenticated otherwise, like Twilio's signature).
  * The middleware, the OpenAPI document and the tests all read this one table.
  */
-import { HttpApi, type HttpApiGroup, type OpenApi } from "@effect/platform"
+import * as HttpApi from "@effect/platform/HttpApi"
+import type * as HttpApiGroup from "@effect/platform/HttpApiGroup"
+import type * as OpenApi from "@effect/platform/OpenApi"
 import { Context, Option } from "effect"
 import { ApiKeyAuth } from "./apiKeyAuth.js"
 import { RequiredScope } from "./apiScopes.js"

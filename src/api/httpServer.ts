@@ -2,8 +2,12 @@
  * The HTTP server: the Calls API (`CallLedgerApi`) with its handlers, the OpenAPI document at
  * `/openapi.json` and a docs page at `/docs`, on Node's http server, over the ledger's layer.
  */
-import { HttpApiBuilder, HttpApiScalar, HttpServer, HttpServerError, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpApiScalar from "@effect/platform/HttpApiScalar"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerError from "@effect/platform/HttpServerError"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Cause, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
 import { apiKeyAuthLayer } from "./apiKeyAuthLayer.js"

@@ -6,7 +6,7 @@
  * learns nothing about the call); 404 when the call is unknown, has no recording, or the contact
  * opted out (the number is on the do-not-call list; seed 002), or the reference is not a URL.
  */
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Clock, Effect } from "effect"
 import { InvalidRecordingToken, RecordingNotFound } from "./apiErrors.js"
 import { CallLedger } from "./callLedger.js"

@@ -4,7 +4,8 @@
  * a 403 and writes nothing. The call is named by the `call_id` query parameter of the callback URL
  * (set when the call was placed), else found by its CallSid, else (an inbound call) named from it.
  */
-import { HttpApiBuilder, HttpServerRequest } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import { Clock, Effect } from "effect"
 import { InvalidRequest, InvalidTwilioSignature } from "./apiErrors.js"
 import { CallLedger } from "./callLedger.js"

@@ -1,5 +1,5 @@
 /** Handlers of the `webhooks` group: endpoint registration and delivery status. */
-import { HttpApiBuilder } from "@effect/platform"
+import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import { Effect } from "effect"
 import type { WebhookEndpoint } from "../webhooks/webhookEndpoints.js"
 import {

@@ -1,6 +1,7 @@
 /** The `call-ledger` command line: `serve`, `simulate`, `replay`, `audit`, `keys`. */
 import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect } from "effect"
 import { auditCommand } from "./auditCommand.js"
 import { keysCommand } from "./keysCommand.js"

@@ -1,5 +1,5 @@
 /** Errors of the webhook API, with the HTTP status the Calls API answers them with. */
-import { HttpApiSchema } from "@effect/platform"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import { Schema } from "effect"
 
 /** A field of an endpoint request is invalid (400). `field` names it: `url`, `secret`, `eventTypes`, `description`. */
