@@ -11,7 +11,7 @@ import type { CallStatus, CallType, Direction, Disposition, Outcome, Sentiment }
 import type { RecordedEvent } from "../store/eventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { CallView } from "./callViewSchema.js"
-import { callCountsOf, callCountsSchema, countedCalls, countedDurations, countedStartedBetween, recountCalls } from "./callCounts.js"
+import { callCountsOf, callCountsSchema, countedCalls, countedCampaignDisposition, countedDurations, countedStartedBetween, countsAreCurrent, recountCalls } from "./callCounts.js"
 import type { CountedColumn } from "./callCounts.js"
 import { advanceCallStatus, liveStatuses } from "./callStatus.js"
 import { mergeJson } from "./jsonMerge.js"
@@ -88,7 +88,7 @@ export const ensureCallViewTables = (db: SqliteDatabase): void => {
   db.exec(callCountsSchema)
   if (cutShort) deriveFromRows(db)
   else deferredIndexes.create(db)
-  if (!counted && !cutShort) recountCalls(db)
+  if (!cutShort && (!counted || !countsAreCurrent(db))) recountCalls(db)
 }
 
 /**
@@ -706,7 +706,7 @@ const countedFilters: ReadonlyMap<string, CountedColumn> = new Map(
   equalityFilters.filter(([, column]) => column !== "contact_id") as Array<readonly [string, CountedColumn]>
 )
 
-/** `total` from `call_counts` when the filters are at most one counted equality, a duration or a start range; else `count` runs. */
+/** `total` from `call_counts` when the filters are at most one counted equality, campaign and disposition, a duration or a start range; else `count` runs. */
 const countOf = (db: SqliteDatabase, params: Record<string, unknown>, shape: ReadonlyArray<string>, count: () => number): number => {
   const filters = shape.filter((key) => key !== "cursor")
   if (filters.length === 0) return countedCalls(db, null, "")
@@ -719,6 +719,9 @@ const countOf = (db: SqliteDatabase, params: Record<string, unknown>, shape: Rea
   if (filters.length === 1) {
     const column = countedFilters.get(filters[0]!)
     if (column !== undefined) return countedCalls(db, column, params[filters[0]!] as string)
+  }
+  if (filters.length === 2 && filters.includes("campaignId") && filters.includes("disposition")) {
+    return countedCampaignDisposition(db, params.campaignId as string, params.disposition as string)
   }
   return count()
 }

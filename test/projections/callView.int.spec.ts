@@ -2,7 +2,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { recountCalls } from "../../src/projections/callCounts.js"
-import { InvalidCallQuery, listCalls, readCallView, readCallViews } from "../../src/projections/callView.js"
+import { callViewProjection, InvalidCallQuery, listCalls, readCallView, readCallViews } from "../../src/projections/callView.js"
 import type { CallListQuery } from "../../src/projections/callView.js"
 import {
   after, answer, dial, disposition, end, generateCalls, makeLedger, mergeMetadata, metrics, recording, telephony,
@@ -250,6 +250,16 @@ describe("call view: filters and pagination", () => {
       expect(listCalls(ledger.db, query).total, name).toBeLessThanOrEqual(all.length)
     }
     expect(all.length).toBe(300)
+  })
+
+  it("a file counted before the campaign and disposition pairs gets them counted when the projection opens", () => {
+    const query = { campaignId: "cmp_a", disposition: "interested" }
+    const expected = listCalls(ledger.db, query).total
+    expect(expected).toBeGreaterThan(0)
+    ledger.db.exec("DELETE FROM call_counts WHERE dimension IN ('#', 'campaign_id+disposition')")
+    expect(listCalls(ledger.db, query).total).toBe(0)
+    callViewProjection(ledger.db)
+    expect(listCalls(ledger.db, query).total).toBe(expected)
   })
 
   it("the counts the projection keeps call by call equal a recount from the rows", () => {
