@@ -45,6 +45,8 @@ export interface CallLedgerService {
    */
   readonly decide: (command: CallCommand) => Effect.Effect<ReadonlyArray<CallEvent>, CallRuleViolation>
   readonly getCall: (callId: string) => Effect.Effect<CallView | null>
+  /** `getCall`, as stored (the view as JSON text), for a caller that writes it out as JSON again. */
+  readonly getStoredCall: (callId: string) => Effect.Effect<StoredCallView | null>
   /** The views of these calls in the order asked, each once; unknown ids are left out (seed 003 batch fetch). */
   readonly getCalls: (callIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<CallView>>
   /**

@@ -12,7 +12,7 @@ import { decideCallCommand, handleCallCommand } from "../store/callCommandHandle
 import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
-import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallViews, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
+import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallViews, readStoredCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
 import type { Projection } from "../projections/index.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import { webhookOutboxProjection } from "../webhooks/webhookOutbox.js"
@@ -57,6 +57,7 @@ const callLedgerService = Layer.effect(
         ),
       decide: (command) => decideCallCommand(command).pipe(Effect.provideService(EventStore, store)),
       getCall: (callId) => Effect.sync(() => readCallView(db, callId)),
+      getStoredCall: (callId) => Effect.sync(() => readStoredCallView(db, callId)),
       getCalls: (callIds) => Effect.sync(() => readCallViews(db, callIds)),
       callHistory,
       recording: (callId) =>

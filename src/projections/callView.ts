@@ -441,6 +441,16 @@ export const callViewProjection: Projection = (db) => {
 }
 
 /** The view of one call, or null when the call is unknown (or not yet projected). */
+/** `readCallView`, as the `calls` table stores it (JSON text); null for an unknown call. */
+export const readStoredCallView = (db: SqliteDatabase, callId: string): StoredCallView | null => {
+  for (const pending of pendingCalls.get(db) ?? []) {
+    const call = pending.get(callId)
+    if (call !== undefined) return { id: callId, doc: JSON.stringify(call.state.view) }
+  }
+  const row = statementsOf(db).byId.get(callId)
+  return row === undefined ? null : { id: callId, doc: row.doc }
+}
+
 export const readCallView = (db: SqliteDatabase, callId: string): CallView | null => {
   for (const pending of pendingCalls.get(db) ?? []) {
     const call = pending.get(callId)

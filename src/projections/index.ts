@@ -24,7 +24,7 @@ export type { CallView } from "./callViewSchema.js"
 export { CallView as CallViewSchema } from "./callViewSchema.js"
 export {
   callViewName, callViewOnDial, callViewProjection, encodeCallCursor, ensureCallViewTables, evolveCallView,
-  InvalidCallQuery, listCalls, readCallView, readCallViews
+  InvalidCallQuery, listCalls, readCallView, readCallViews, readStoredCallView
 } from "./callView.js"
 export type { CallListPage, CallListQuery, CallViewState, StoredCallView } from "./callView.js"
 export { liveStatuses, isLiveStatus } from "./callStatus.js"

@@ -45,16 +45,20 @@ describe("GET /v1/calls paging", () => {
     const awkward = { has_recording: true, nested: { has_recording: 'x\\"{[' } }
     const plain = await placeCall(api, { phone: "+15550100101", campaign_id: listed, name: 'Ann "has_recording":true {[', metadata: awkward })
     const recorded = await placeCall(api, { phone: "+15550100102", campaign_id: listed })
-    await reportOk(api, recorded.id, { type: "recording", recording_url: "https://recordings.example.com/listed.mp3", duration_seconds: 30 })
+    const report = await reportOk(api, recorded.id, { type: "recording", recording_url: "https://recordings.example.com/listed.mp3", duration_seconds: 30 })
     await expectStatus(await api.post(`/v1/calls/${plain.id}/metadata`, { key_details: awkward }), 200, "metadata")
+    const unsigned = (call: Json) => ({ ...call, recording_url: call.recording_url?.split("?")[0] })
     const { data } = await expectStatus(await api.get(`/v1/calls?campaign_id=${listed}`), 200, "list")
     expect(data.map((c: Json) => c.id)).toEqual([recorded.id, plain.id])
     for (const call of data) {
       const single = await getCall(api, call.id)
       // Signed at the same second unless the clock ticked between the two requests.
-      expect({ ...call, recording_url: call.recording_url?.split("?")[0] }).toEqual({ ...single, recording_url: single.recording_url?.split("?")[0] })
+      expect(unsigned(call)).toEqual(unsigned(single))
       expect(call).not.toHaveProperty("has_recording")
     }
+    // The report's answer carries the call as GET /v1/calls/{id} does too.
+    expect(report).toMatchObject({ call_id: recorded.id, appended: ["CallRecordingAttached"] })
+    expect(unsigned(report.call)).toEqual(unsigned(await getCall(api, recorded.id)))
     expect(data[0].recording_url).toMatch(new RegExp(`/v1/calls/${recorded.id}/recording\\?expires=\\d+&token=`))
     expect(data[1].recording_url).toBeNull()
     expect(data[1]).toMatchObject({ metadata: awkward, key_details: awkward })

@@ -253,7 +253,7 @@ describe("call view: filters and pagination", () => {
   })
 
   it("a file counted before the campaign and disposition pairs gets them counted when the projection opens", () => {
-    const query = { campaignId: "cmp_a", disposition: "interested" }
+    const query: CallListQuery = { campaignId: "cmp_a", disposition: "interested" }
     const expected = listCalls(ledger.db, query).total
     expect(expected).toBeGreaterThan(0)
     ledger.db.exec("DELETE FROM call_counts WHERE dimension IN ('#', 'campaign_id+disposition')")
