@@ -1,8 +1,8 @@
 /**
  * List and stats latency at 1M calls, and the server's peak RSS while serving them.
  *
- * The read model: a day of simulated calls (fixed seed) goes through the real projections (call
- * view, transcript, stats, do-not-call), then the day is copied forward day by day in SQL (ids and
+ * The read model: a day of simulated calls (fixed seed) goes through every projection `serve` runs
+ * (call view, transcript, stats, do-not-call, webhooks), then the day is copied forward day by day in SQL (ids and
  * instants shifted, the daily rollup copied to the shifted day) up to the dataset size: projecting
  * 8M events one by one would not fit the run's time. `call-ledger serve` then runs on the file in a
  * child process and every filter of `GET /v1/calls` (first page, and a deep page by cursor) and
@@ -10,7 +10,8 @@
  */
 import { Effect } from "effect"
 import { join } from "node:path"
-import { allProjections } from "../src/projections/index.js"
+import { ledgerProjections } from "../src/api/callLedgerLayer.js"
+import { makeLedgerConfig } from "../src/api/ledgerConfig.js"
 import { recountCalls } from "../src/projections/callCounts.js"
 import { encodeCallCursor } from "../src/projections/callView.js"
 import { makeProjectionRunner } from "../src/projections/projectionRunner.js"
@@ -37,7 +38,10 @@ const projectTemplateDay = async (db: SqliteDatabase, perDay: number) => {
       insert.run(r.eventId, r.streamId, r.revision, r.type, r.data, r.metadata)
     }
   })()
-  const runner = await Effect.runPromise(makeProjectionRunner(db, makeSqliteEventStore(db), allProjections, { pageSize: 20_000 }))
+  // Every projection `serve` runs (the webhook ones too), so the server opens a file that is up to
+  // date, as a running ledger's is, instead of catching them up from the first event.
+  const projections = ledgerProjections(makeLedgerConfig({ databasePath: db.name }))
+  const runner = await Effect.runPromise(makeProjectionRunner(db, makeSqliteEventStore(db), projections, { pageSize: 20_000 }))
   await Effect.runPromise(runner.catchUp)
 }
 
