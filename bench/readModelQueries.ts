@@ -83,10 +83,14 @@ const copyDays = (db: SqliteDatabase, days: number, log: (m: string) => void) =>
   db.exec("DROP TABLE template_calls; DROP TABLE template_stats; DROP TABLE template_daily; DROP TABLE template_hourly; ANALYZE")
 }
 
+/** Requests of each path before it is timed: the steady state is measured, not JIT compilation and first prepares. */
+const warmUpRequests = 20
+
 /** Times `GET path` one request at a time: `times` requests, or fewer once `budgetMillis` is spent (at least 10). */
 const timeRequests = async (base: string, path: string, times: number, budgetMillis: number): Promise<Array<number>> => {
   const first = await request(base, "GET", path)
   if (first.status !== 200) throw new Error(`GET ${path}: ${first.status} ${first.body.slice(0, 200)}`)
+  for (let i = 1; i < warmUpRequests; i++) await request(base, "GET", path)
   const out: Array<number> = []
   const started = performance.now()
   for (let i = 0; i < times && (i < 10 || performance.now() - started < budgetMillis); i++) {
