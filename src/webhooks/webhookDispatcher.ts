@@ -222,17 +222,18 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
 
   const global = new PQueue({ concurrency: options.maxConcurrency ?? 32 })
   const queues = new Map<string, PQueue>()
-  /** Deliveries queued, in flight or being recorded, with their endpoint. */
   /**
    * Picked deliveries (queued, in flight or being recorded), each with what it is sent with, read
    * when it was queued: reading rows in one go in `tick` costs a fraction of reading each one
    * before its attempt (`npm run bench`). The row is read again before sending only when an
-   * endpoint changed in between (`webhookEndpointsChanged`); nothing else changes a pending row.
+   * endpoint changed in between (`webhookEndpointsGeneration`, kept in the file, so a change by
+   * another process counts too); nothing else changes a pending row.
    */
   const picked = new Map<string, { readonly row: TargetRow; readonly generation: number }>()
   const pickedPerEndpoint = new Map<string, number>()
-  const pick = (row: TargetRow): void => {
-    picked.set(row.id, { row, generation: webhookEndpointsGeneration(db) })
+  /** `generation` must be read before `row` is, so a change in between makes the row be read again. */
+  const pick = (row: TargetRow, generation: number): void => {
+    picked.set(row.id, { row, generation })
     pickedPerEndpoint.set(row.endpoint_id, (pickedPerEndpoint.get(row.endpoint_id) ?? 0) + 1)
   }
   const unpick = (deliveryId: string): void => {
@@ -339,6 +340,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     const code = result.statusCode
     let status: DeliveryStatus = row.status
     let nextAttemptAt = row.next_attempt_at
+    // A 2xx is recorded as delivered even when the endpoint was disabled (`canceled`) while the
+    // request was in flight: the receiver did get it.
     if (code !== null && code >= 200 && code < 300) {
       status = "delivered"
       nextAttemptAt = null
@@ -476,6 +479,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       }
       if (decision._tag === "Elsewhere") {
         adopt(deliveryId, decision.state)
+        // An adopted retry may fall due before the next due time known: look again.
+        if (decision.state.status === "pending") scannedSinceNextDue = true
         return
       }
       // Stopping after a claim: the claim's lease runs out and another instance (or the next start) takes it.
@@ -553,6 +558,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     lastScan = at
     for (const [id, until] of claimedElsewhere) if (until <= at) claimedElsewhere.delete(id)
     let queued = 0
+    const generation = webhookEndpointsGeneration(db)
     for (const { id: endpointId } of enabledEndpoints.all() as Array<DueRow>) {
       const queue = queues.get(endpointId)
       const load = queue === undefined ? 0 : queue.size + queue.pending
@@ -576,7 +582,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
         }
         const row = target.get(id) as TargetRow | undefined
         if (row === undefined) continue
-        pick(row)
+        pick(row, generation)
         queued++
         void endpointQueue.add(() => global.add(() => attemptSlot(id)))
       }

@@ -22,7 +22,7 @@ import { WebhookEndpointInvalid, WebhookEndpointNotFound } from "./webhookErrors
 import { defaultWebhookEventTypes, isWebhookEventType, webhookEventTypes } from "./webhookEventTypes.js"
 import type { WebhookEventType } from "./webhookEventTypes.js"
 import { generateWebhookSecret, isValidWebhookSecret } from "./webhookSecret.js"
-import { ensureWebhookTables, webhookEndpointsChanged } from "./webhookTables.js"
+import { ensureWebhookTables } from "./webhookTables.js"
 
 /** An endpoint as the API shows it. Instants ISO-8601 UTC. */
 export const WebhookEndpoint = Schema.Struct({
@@ -244,7 +244,6 @@ export const getWebhookEndpoint = Effect.fn("Webhooks.getEndpoint")(function*(id
  */
 export const disableEndpointRows = (db: SqliteDatabase, id: string, atMillis: number, reason: string): boolean => {
   ensureWebhookTables(db)
-  webhookEndpointsChanged(db)
   return db.transaction(() => {
     const changed = db.prepare(
       "UPDATE webhook_endpoints SET enabled = 0, disabled_at = ?, disabled_reason = ? WHERE id = ? AND enabled = 1"

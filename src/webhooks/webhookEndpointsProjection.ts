@@ -13,7 +13,7 @@ import type { Projection } from "../projections/projection.js"
 import type { RecordedEvent } from "../store/eventStore.js"
 import { asWebhookEndpointEvent, webhookEndpointEventTypes, webhookEndpointStreamPrefix } from "./webhookEndpointEvents.js"
 import { disableEndpointRows } from "./webhookEndpoints.js"
-import { ensureWebhookTables, webhookEndpointsChanged } from "./webhookTables.js"
+import { ensureWebhookTables } from "./webhookTables.js"
 
 /** Name of the endpoints projection, the key of its checkpoint. */
 export const webhookEndpointsName = "webhook-endpoints"
@@ -43,7 +43,6 @@ export const webhookEndpointsProjection: Projection = (db) => {
       case "WebhookEndpointSecretRotated": {
         const d = event.data
         rotate.run(d.secret, d.previousSecret, millis(d.previousSecretUntil), d.endpointId)
-        webhookEndpointsChanged(db)
         return
       }
     }

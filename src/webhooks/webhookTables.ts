@@ -7,6 +7,8 @@
  *   `attempt_count` counts every attempt; `schedule_step` the attempts since the last (re)start of
  *   the retry schedule, which a manual redelivery resets.
  * - `webhook_attempts`: one row per HTTP attempt with its outcome.
+ * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints`, kept by
+ *   triggers, so every process on the file sees a change made by any of them.
  */
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 
@@ -53,6 +55,15 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   response_snippet TEXT,
   PRIMARY KEY (delivery_id, attempt)
 );
+CREATE TABLE IF NOT EXISTS webhook_endpoints_generation (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  generation INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO webhook_endpoints_generation (id, generation) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS webhook_endpoints_updated AFTER UPDATE ON webhook_endpoints
+BEGIN UPDATE webhook_endpoints_generation SET generation = generation + 1 WHERE id = 0; END;
+CREATE TRIGGER IF NOT EXISTS webhook_endpoints_deleted AFTER DELETE ON webhook_endpoints
+BEGIN UPDATE webhook_endpoints_generation SET generation = generation + 1 WHERE id = 0; END;
 `
 
 const ready = new WeakSet<SqliteDatabase>()
@@ -64,16 +75,20 @@ export const ensureWebhookTables = (db: SqliteDatabase): void => {
   ready.add(db)
 }
 
-const endpointGenerations = new WeakMap<SqliteDatabase, number>()
+const generationQueries = new WeakMap<SqliteDatabase, () => number>()
 
 /**
- * Call after any write to `webhook_endpoints` on `db` (a disable, a secret rotation): the
- * dispatcher reads a delivery's endpoint when it queues the delivery, and reads it again before
- * sending only when this count moved in between.
+ * How many times a row of `webhook_endpoints` was updated or deleted, by any connection to the
+ * file (a disable, a secret rotation). The dispatcher reads a delivery's endpoint when it queues
+ * the delivery, and reads it again before sending only when this count moved in between.
  */
-export const webhookEndpointsChanged = (db: SqliteDatabase): void => {
-  endpointGenerations.set(db, (endpointGenerations.get(db) ?? 0) + 1)
+export const webhookEndpointsGeneration = (db: SqliteDatabase): number => {
+  let query = generationQueries.get(db)
+  if (query === undefined) {
+    ensureWebhookTables(db)
+    const statement = db.prepare("SELECT generation FROM webhook_endpoints_generation WHERE id = 0").pluck()
+    query = () => statement.get() as number
+    generationQueries.set(db, query)
+  }
+  return query()
 }
-
-/** How many times `webhookEndpointsChanged` was called for `db`. */
-export const webhookEndpointsGeneration = (db: SqliteDatabase): number => endpointGenerations.get(db) ?? 0

@@ -189,6 +189,29 @@ describe("webhook dispatcher", () => {
     }
   })
 
+  it("a dispatcher on another connection to the file (another process) sees an endpoint disabled or rotated after it queued deliveries", async () => {
+    const slow = () => ({ status: 200, delayMillis: 300 })
+    const rDisabled = await receiver(slow)
+    const rRotated = await receiver(slow)
+    const epDisabled = await endpoint({ url: rDisabled.url })
+    const epRotated = await endpoint({ url: rRotated.url })
+    await recordCalls("cal_x1", "cal_x2")
+    const other = openSqliteDatabase(dbPath)
+    cleanups.push(() => {
+      if (other.open) other.close()
+    })
+    start({ concurrencyPerEndpoint: 1 }, other)
+    await eventually(() => rDisabled.requests.length === 1 && rRotated.requests.length === 1, 2_000, "first requests")
+    await instance.ok(disableWebhookEndpoint(epDisabled.id))
+    const rotated = await instance.ok(rotateWebhookEndpointSecret(epRotated.id))
+    await eventually(() => deliveriesTo(epRotated).every((d) => d.status === "delivered"), 5_000, "rotated endpoint's deliveries")
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(rDisabled.requests).toHaveLength(1)
+    expect(deliveriesTo(epDisabled).map((d) => d.status).sort()).toEqual(["canceled", "delivered"])
+    expect(rRotated.requests).toHaveLength(2)
+    verifyRequest(rotated.secret, rRotated.requests[1]!)
+  })
+
   it("a dead endpoint that never answers does not slow deliveries to a healthy one", async () => {
     const dead = await receiver(() => "hang")
     const healthy = await receiver()
