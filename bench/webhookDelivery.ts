@@ -17,6 +17,7 @@ import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
 import { startWebhookDispatcher } from "../src/webhooks/webhookDispatcher.js"
 import { webhookBody } from "../src/webhooks/webhookOutbox.js"
 import { signWebhook } from "../src/webhooks/webhookSigning.js"
+import { defaultMaxConcurrency } from "../src/webhooks/deliveryConcurrency.js"
 import { ensureWebhookTables } from "../src/webhooks/webhookTables.js"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
 import { freshDir, scaled, since, throughputRow } from "./benchTypes.js"
@@ -24,7 +25,8 @@ import { simulatedCalls } from "./dataset.js"
 import { decidedEvents } from "./ledgerRows.js"
 
 const healthyEndpoints = 8
-const globalConcurrency = 32
+/** The dispatcher's own defaults (16 per endpoint under 64 in all); bare got + p-queue gets the same 64. */
+const globalConcurrency = defaultMaxConcurrency
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 interface Receiver {

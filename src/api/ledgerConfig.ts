@@ -5,6 +5,7 @@
 import { Context } from "effect"
 import { defaultRateLimits } from "./rateLimits.js"
 import type { RateLimits } from "./rateLimits.js"
+import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
 import { defaultAgentQueues } from "./agentQueues.js"
 import type { AgentQueueSettings } from "./agentQueues.js"
 
@@ -63,9 +64,9 @@ export interface WebhookSettings {
   readonly retryScheduleMillis: ReadonlyArray<number>
   /** `LEDGER_WEBHOOK_TIMEOUT_MS`: per attempt, default 10 000 ms. */
   readonly timeoutMillis: number
-  /** `LEDGER_WEBHOOK_CONCURRENCY`: attempts in flight across endpoints, default 32. */
+  /** `LEDGER_WEBHOOK_CONCURRENCY`: attempts in flight across endpoints, default 64. */
   readonly concurrency: number
-  /** `LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY`: attempts in flight per endpoint, default 4. */
+  /** `LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY`: attempts in flight per endpoint, default 16. */
   readonly endpointConcurrency: number
   /** Deliver to 127.0.0.1 and ::1 (default true, for local development; `serve --webhook-deny-loopback` turns it off). */
   readonly allowLoopback: boolean
@@ -109,8 +110,8 @@ export const makeLedgerConfig = (
     webhooks: {
       retryScheduleMillis: given.webhooks?.retryScheduleMillis ?? defaultRetryScheduleMillis,
       timeoutMillis: given.webhooks?.timeoutMillis ?? 10_000,
-      concurrency: given.webhooks?.concurrency ?? 32,
-      endpointConcurrency: given.webhooks?.endpointConcurrency ?? 4,
+      concurrency: given.webhooks?.concurrency ?? defaultMaxConcurrency,
+      endpointConcurrency: given.webhooks?.endpointConcurrency ?? defaultConcurrencyPerEndpoint,
       allowLoopback: given.webhooks?.allowLoopback ?? true,
       allowPrivateNetworks: given.webhooks?.allowPrivateNetworks ?? false,
       claimLeaseMillis: given.webhooks?.claimLeaseMillis

@@ -5,6 +5,7 @@ import { developmentTwilioAuthToken, makeLedgerConfig } from "../api/ledgerConfi
 import { httpServerLayer } from "../api/httpServer.js"
 import { parseRateLimits } from "../api/rateLimits.js"
 import { parseAgentQueues } from "../api/agentQueues.js"
+import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
 import { dbOption, storeOption } from "./storeOptions.js"
 
 const store = storeOption
@@ -44,8 +45,8 @@ const webhookLease = Options.integer("webhook-lease-ms").pipe(
   Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_LEASE_MS")),
   Options.optional
 )
-const webhookConcurrency = integerSetting("webhook-concurrency", "LEDGER_WEBHOOK_CONCURRENCY", "Webhook attempts in flight across endpoints", 32)
-const webhookEndpointConcurrency = integerSetting("webhook-endpoint-concurrency", "LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY", "Webhook attempts in flight per endpoint", 4)
+const webhookConcurrency = integerSetting("webhook-concurrency", "LEDGER_WEBHOOK_CONCURRENCY", "Webhook attempts in flight across endpoints", defaultMaxConcurrency)
+const webhookEndpointConcurrency = integerSetting("webhook-endpoint-concurrency", "LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY", "Webhook attempts in flight per endpoint", defaultConcurrencyPerEndpoint)
 const allowLoopback = Options.boolean("webhook-deny-loopback").pipe(
   Options.withDescription("Refuse webhook URLs on 127.0.0.0/8 and ::1 (allowed by default for local development)")
 )

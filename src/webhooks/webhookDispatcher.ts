@@ -36,6 +36,7 @@ import type { SharedDeliveryClaimsOptions } from "./webhookDeliveryClaims.js"
 import { disableEndpointRows, recordWebhookEndpointDisabled } from "./webhookEndpoints.js"
 import type { WebhookDeliveryStatus as DeliveryStatus } from "./webhookDeliveries.js"
 import { signWebhook } from "./webhookSigning.js"
+import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "./deliveryConcurrency.js"
 import { ensureWebhookTables, webhookEndpointsGeneration } from "./webhookTables.js"
 
 /** A delivery the dispatcher is about to attempt, as `claim` sees it. */
@@ -110,11 +111,11 @@ export interface WebhookDispatcherOptions {
   readonly jitter?: number | undefined
   /** Uniform in [0, 1), for the jitter (default Math.random). */
   readonly random?: (() => number) | undefined
-  /** Attempts in flight per endpoint (default 4). */
+  /** Attempts in flight per endpoint (default `defaultConcurrencyPerEndpoint`, 16). */
   readonly concurrencyPerEndpoint?: number | undefined
   /** Deliveries held in memory per endpoint, running or waiting (default 64). */
   readonly maxQueuedPerEndpoint?: number | undefined
-  /** Attempts in flight over all endpoints (default 32). */
+  /** Attempts in flight over all endpoints (default `defaultMaxConcurrency`, 64). */
   readonly maxConcurrency?: number | undefined
   /** Whole-request timeout of one attempt (default 10 s). */
   readonly timeoutMillis?: number | undefined
@@ -207,7 +208,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   const schedule = options.retryScheduleMillis ?? defaultRetryScheduleMillis
   const jitter = options.jitter ?? defaultRetryJitter
   const random = options.random ?? Math.random
-  const perEndpoint = options.concurrencyPerEndpoint ?? 4
+  const perEndpoint = options.concurrencyPerEndpoint ?? defaultConcurrencyPerEndpoint
   const maxQueued = Math.max(options.maxQueuedPerEndpoint ?? 64, perEndpoint)
   const timeoutMillis = options.timeoutMillis ?? 10_000
   const pollIntervalMillis = options.pollIntervalMillis ?? 1_000
@@ -220,7 +221,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   const agents = makeWebhookAgents(options.requestFiltering ?? {})
   const signal = makeAppendSignal()
 
-  const global = new PQueue({ concurrency: options.maxConcurrency ?? 32 })
+  const global = new PQueue({ concurrency: options.maxConcurrency ?? defaultMaxConcurrency })
   const queues = new Map<string, PQueue>()
   /**
    * Picked deliveries (queued, in flight or being recorded), each with what it is sent with, read

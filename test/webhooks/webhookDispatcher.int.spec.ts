@@ -219,7 +219,7 @@ describe("webhook dispatcher", () => {
     const epHealthy = await endpoint({ url: healthy.url })
     await recordCalls("cal_d1", "cal_d2", "cal_d3", "cal_d4", "cal_d5", "cal_d6")
     const started = Date.now()
-    const dispatcher = start({ timeoutMillis: 5_000, maxConcurrency: 6, shutdownGraceMillis: 50 })
+    const dispatcher = start({ timeoutMillis: 5_000, concurrencyPerEndpoint: 4, maxConcurrency: 6, shutdownGraceMillis: 50 })
     await eventually(() => deliveriesTo(epHealthy).every((d) => d.status === "delivered"), 1_500, "healthy deliveries")
     expect(Date.now() - started).toBeLessThan(1_500)
     expect(healthy.requests).toHaveLength(6)
