@@ -4,6 +4,7 @@
  */
 import * as HttpApiBuilder from "@effect/platform/HttpApiBuilder"
 import * as HttpApiScalar from "@effect/platform/HttpApiScalar"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -80,10 +81,23 @@ export const apiRoutesLayer = (config: LedgerConfig, options: CallLedgerOptions 
     Layer.provide(callLedgerLayer(config, options))
   )
 
+/** Options of `httpServerLayer`: the ledger's, and how requests are traced. */
+export interface HttpServerLayerOptions extends CallLedgerOptions {
+  /**
+   * One span per request (the `@effect/platform` HTTP tracer middleware). Off by default: `serve`
+   * exports no traces, and building each span (the URL parsed again, the headers copied, a dozen
+   * attributes) was a visible share of a list request's work and garbage (`npm run bench`, list
+   * latency p99). Turn it on when a tracer is provided (e.g. `@effect/opentelemetry`).
+   */
+  readonly requestSpans?: boolean | undefined
+}
+
 /** The whole service listening on `config.host:config.port`. */
-export const httpServerLayer = (config: LedgerConfig, options: CallLedgerOptions = {}) =>
-  HttpApiBuilder.serve().pipe(
+export const httpServerLayer = (config: LedgerConfig, options: HttpServerLayerOptions = {}) => {
+  const served = HttpApiBuilder.serve().pipe(
     Layer.provide(apiRoutesLayer(config, options)),
     HttpServer.withLogAddress,
     Layer.provide(NodeHttpServer.layer(createServer, { port: config.port, host: config.host }))
   )
+  return options.requestSpans === true ? served : HttpMiddleware.withTracerDisabledWhen(served, () => true)
+}
