@@ -25,7 +25,7 @@ import { simulatedCalls } from "./dataset.js"
 import { decidedEvents } from "./ledgerRows.js"
 
 const healthyEndpoints = 8
-/** The dispatcher's own defaults (16 per endpoint under 64 in all); bare got + p-queue gets the same 64. */
+/** The dispatcher's own defaults (16 per endpoint under 128 in all); bare got + p-queue gets the same 128. */
 const globalConcurrency = defaultMaxConcurrency
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 

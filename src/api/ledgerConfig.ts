@@ -64,7 +64,7 @@ export interface WebhookSettings {
   readonly retryScheduleMillis: ReadonlyArray<number>
   /** `LEDGER_WEBHOOK_TIMEOUT_MS`: per attempt, default 10 000 ms. */
   readonly timeoutMillis: number
-  /** `LEDGER_WEBHOOK_CONCURRENCY`: attempts in flight across endpoints, default 64. */
+  /** `LEDGER_WEBHOOK_CONCURRENCY`: attempts in flight across endpoints, default 128. */
   readonly concurrency: number
   /** `LEDGER_WEBHOOK_ENDPOINT_CONCURRENCY`: attempts in flight per endpoint, default 16. */
   readonly endpointConcurrency: number

@@ -8,5 +8,9 @@
  */
 export const defaultConcurrencyPerEndpoint = 16
 
-/** Attempts in flight over all endpoints by default: four times one endpoint's, so a dead endpoint holds a quarter. */
-export const defaultMaxConcurrency = 64
+/**
+ * Attempts in flight over all endpoints by default: eight times one endpoint's, so an endpoint
+ * that never answers holds an eighth of them (at 64, a quarter: the healthy endpoints' deliveries/s
+ * beside a dead one varied from 0.79 to 1.2 of those without it; 0.97 at 128).
+ */
+export const defaultMaxConcurrency = 128
