@@ -58,7 +58,7 @@ const pairOf = (row: Pick<CountedRow, "campaign_id" | "disposition">): string | 
  * Marks a `call_counts` that holds every dimension above: a file counted before one was added
  * lacks it and is counted again on open (`countsAreCurrent`). The marker cannot tell that an
  * older version wrote the file after it was set (that version keeps no pair counts): going back
- * a version needs `call-ledger replay call-view` after going forward again.
+ * a version needs `call-ledger replay --projection call_view` after going forward again.
  */
 const currentMarker = ["#", campaignDispositions] as const
 
