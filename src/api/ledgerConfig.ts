@@ -5,9 +5,9 @@
 import { Context } from "effect"
 import { defaultRateLimits } from "./rateLimits.js"
 import type { RateLimits } from "./rateLimits.js"
-import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
 import { defaultAgentQueues } from "./agentQueues.js"
 import type { AgentQueueSettings } from "./agentQueues.js"
+import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
 
 export interface LedgerConfig {
   /** `LEDGER_STORE`: `sqlite` (the embedded file, default) or an `esdb://host:2113?tls=false` connection string. */

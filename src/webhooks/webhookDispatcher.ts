@@ -111,11 +111,11 @@ export interface WebhookDispatcherOptions {
   readonly jitter?: number | undefined
   /** Uniform in [0, 1), for the jitter (default Math.random). */
   readonly random?: (() => number) | undefined
-  /** Attempts in flight per endpoint (default `defaultConcurrencyPerEndpoint`, 16). */
+  /** Attempts in flight per endpoint (default `defaultConcurrencyPerEndpoint`). */
   readonly concurrencyPerEndpoint?: number | undefined
   /** Deliveries held in memory per endpoint, running or waiting (default 64). */
   readonly maxQueuedPerEndpoint?: number | undefined
-  /** Attempts in flight over all endpoints (default `defaultMaxConcurrency`, 64). */
+  /** Attempts in flight over all endpoints (default `defaultMaxConcurrency`). */
   readonly maxConcurrency?: number | undefined
   /** Whole-request timeout of one attempt (default 10 s). */
   readonly timeoutMillis?: number | undefined
