@@ -10,6 +10,7 @@
  * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints`, kept by
  *   triggers, so every process on the file sees a change made by any of them.
  */
+import type { Statement } from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 
 const ddl = `
@@ -75,7 +76,7 @@ export const ensureWebhookTables = (db: SqliteDatabase): void => {
   ready.add(db)
 }
 
-const generationQueries = new WeakMap<SqliteDatabase, () => number>()
+const generationStatements = new WeakMap<SqliteDatabase, Statement<[], number>>()
 
 /**
  * How many times a row of `webhook_endpoints` was updated or deleted, by any connection to the
@@ -83,12 +84,11 @@ const generationQueries = new WeakMap<SqliteDatabase, () => number>()
  * the delivery, and reads it again before sending only when this count moved in between.
  */
 export const webhookEndpointsGeneration = (db: SqliteDatabase): number => {
-  let query = generationQueries.get(db)
-  if (query === undefined) {
+  let statement = generationStatements.get(db)
+  if (statement === undefined) {
     ensureWebhookTables(db)
-    const statement = db.prepare("SELECT generation FROM webhook_endpoints_generation WHERE id = 0").pluck()
-    query = () => statement.get() as number
-    generationQueries.set(db, query)
+    statement = db.prepare<[], number>("SELECT generation FROM webhook_endpoints_generation WHERE id = 0").pluck()
+    generationStatements.set(db, statement)
   }
-  return query()
+  return statement.get()!
 }
