@@ -136,7 +136,11 @@ describe("two instances on one EventStoreDB", () => {
     expect(second!.receivedAt - first!.receivedAt).toBeGreaterThanOrEqual(15_000)
     expect(second!.receivedAt).toBeGreaterThan(killedAt)
 
-    const events = await claimEvents(deliveryId)
+    // The survivor records the attempt in the log after the receiver has answered: wait for it.
+    const events = await eventually(async () => {
+      const read = await claimEvents(deliveryId)
+      return read.length >= 3 ? read : undefined
+    }, "the survivor's DeliveryCompleted", 5_000)
     expect(events.map((e) => [e.type, e.revision, pidOf(e.data.instance), e.data.attempt])).toEqual([
       ["DeliveryClaimed", 0n, sender.pid, 1],
       ["DeliveryClaimed", 1n, survivor.pid, 2],
