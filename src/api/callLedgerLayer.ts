@@ -13,7 +13,7 @@ import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
 import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallViews, readStoredCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
-import type { Projection } from "../projections/index.js"
+import type { CallListPage as ProjectedCallPage, Projection } from "../projections/index.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import { webhookOutboxProjection } from "../webhooks/webhookOutbox.js"
 import { WebhookDispatcher, webhookDispatcherLayer } from "../webhooks/webhookDispatcher.js"
@@ -27,13 +27,33 @@ import type { Dialer } from "./dialer/dialer.js"
 import { dialQueueLayer } from "./dialer/dialQueue.js"
 import { simulatedDialerLayer } from "./dialer/simulatedDialer.js"
 import { idempotencyKeysLayer } from "./idempotencyKeys.js"
-import type { CallLedgerService } from "./callLedger.js"
+import type { CallLedgerService, CallListPage } from "./callLedger.js"
 import { presentCall } from "./callPresenter.js"
 import type { LedgerConfig } from "./ledgerConfig.js"
 import { LedgerSettings } from "./ledgerConfig.js"
 
 /** How long a write waits for the projections before answering anyway. */
 const readYourWritesTimeout = "5 seconds"
+
+/**
+ * The projection's page with the API's paging fields; `data` is parsed only when read. A class,
+ * not a literal with a getter closure, for the reason `StoredCallPage` gives (`callView.ts`).
+ */
+class LedgerCallPage implements CallListPage {
+  readonly stored: ProjectedCallPage["stored"]
+  readonly total: number
+  readonly nextCursor: string | null
+  readonly hasMore: boolean
+  constructor(private readonly page: ProjectedCallPage, readonly limit: number, readonly offset: number) {
+    this.stored = page.stored
+    this.total = page.total
+    this.nextCursor = page.next_cursor
+    this.hasMore = page.has_more
+  }
+  get data() {
+    return this.page.data
+  }
+}
 
 const callLedgerService = Layer.effect(
   CallLedger,
@@ -74,13 +94,7 @@ const callLedgerService = Layer.effect(
             const limit = filter.limit ?? 20
             // A cursor continues where the last page ended; an offset beside it is ignored, so it is answered as 0.
             const offset = filter.cursor === undefined ? filter.offset ?? 0 : 0
-            const page = listCalls(db, { ...filter, limit, offset })
-            return {
-              get data() {
-                return page.data
-              },
-              stored: page.stored, total: page.total, limit, offset, nextCursor: page.next_cursor, hasMore: page.has_more
-            }
+            return new LedgerCallPage(listCalls(db, { ...filter, limit, offset }), limit, offset)
           },
           catch: (error) => {
             if (error instanceof InvalidCallQuery) {
