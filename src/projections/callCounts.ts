@@ -6,6 +6,7 @@
  */
 import type Database from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { BatchRows } from "./batchRows.js"
 import { endOfUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
 
 /** The `calls` columns counted by value; `language` folds ASCII case as its NOCASE collation does. */
@@ -80,7 +81,7 @@ export const callCountsOf = (db: SqliteDatabase): CallCounts => {
      ON CONFLICT (dimension, value) DO UPDATE SET calls = calls + excluded.calls`
   )
   const dropEmpty = db.prepare("DELETE FROM call_counts WHERE dimension = ? AND value = ? AND calls = 0")
-  const deltas = new Map<string, number>()
+  const deltas = new BatchRows<number>()
   const addTo = (key: string, amount: number): void => {
     deltas.set(key, (deltas.get(key) ?? 0) + amount)
   }
@@ -122,7 +123,7 @@ export const callCountsOf = (db: SqliteDatabase): CallCounts => {
     },
     flush: () => {
       try {
-        for (const [key, amount] of deltas) {
+        for (const [key, amount] of deltas.entries()) {
           if (amount === 0) continue
           const [dimension, value] = key.split(sep) as [string, string]
           bump.run(dimension, value, amount)

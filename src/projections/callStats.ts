@@ -24,6 +24,7 @@ import type Database from "better-sqlite3"
 import type { CallEvent } from "../domain/callEvents.js"
 import type { CallStatus, Outcome } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { BatchRows } from "./batchRows.js"
 import { advanceCallStatus } from "./callStatus.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -255,7 +256,7 @@ export const callStatsProjection: Projection = (db) => {
     ),
     dropZero: db.prepare(`DELETE FROM ${table} WHERE scope = ? AND ${column} = ? AND metric = ? AND key = ? AND amount = 0`)
   }))
-  const pending = new Map<string, PendingStats>()
+  const pending = new BatchRows<PendingStats>()
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
   return {

@@ -14,6 +14,7 @@ import type { CallView } from "./callViewSchema.js"
 import { callCountsOf, callCountsSchema, countedCalls, countedCampaignDisposition, countedDurations, countedStartedBetween, countsAreCurrent, recountCalls } from "./callCounts.js"
 import type { CountedColumn } from "./callCounts.js"
 import { advanceCallStatus, liveStatuses } from "./callStatus.js"
+import { BatchRows } from "./batchRows.js"
 import { mergeJson } from "./jsonMerge.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -318,7 +319,7 @@ interface PendingCall {
 }
 
 /** Per database, the calls the call view holds unwritten in the running batch (read by `readCallView`). */
-const pendingCalls = new WeakMap<SqliteDatabase, Array<Map<string, PendingCall>>>()
+const pendingCalls = new WeakMap<SqliteDatabase, Array<BatchRows<PendingCall>>>()
 
 /**
  * The call view projection (`calls`). Throws, stopping the runner, on an event for a call whose
@@ -349,7 +350,7 @@ export const callViewProjection: Projection = (db) => {
     return statement
   }
   const counts = callCountsOf(db)
-  const pending = new Map<string, PendingCall>()
+  const pending = new BatchRows<PendingCall>()
   const registered = pendingCalls.get(db)
   if (registered === undefined) pendingCalls.set(db, [pending])
   else registered.push(pending)

@@ -7,6 +7,7 @@ import type Database from "better-sqlite3"
 import type { SentimentScore } from "../domain/callEvents.js"
 import type { Speaker } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { BatchRows } from "./batchRows.js"
 import { asCallEvent } from "./projection.js"
 import type { Projection } from "./projection.js"
 
@@ -108,7 +109,7 @@ export const transcriptProjection: Projection = (db) => {
     `INSERT INTO transcript_segments (call_id, seq, speaker, text, start_time, end_time, confidence)
      VALUES (?, ?, ?, ?, ?, ?, ?)`
   )
-  const pending = new Map<string, PendingTranscript>()
+  const pending = new BatchRows<PendingTranscript>()
   /** The call's head, or undefined when the call was never dialed. */
   const headOf = (callId: string): MutableRow | undefined => {
     const call = pending.get(callId)
