@@ -20,7 +20,7 @@ import type { SqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
 import { makeSqliteEventStore } from "../src/store/sqlite/sqliteEventStore.js"
 import { ensureEventTables } from "../src/store/sqlite/sqliteEventTables.js"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
-import { freshDir, latencyRow, percentile, scaled } from "./benchTypes.js"
+import { collectLoadGeneratorGarbage, freshDir, latencyRow, percentile, scaled } from "./benchTypes.js"
 import { simulatedCalls } from "./dataset.js"
 import { interleaved, logRowsOf } from "./ledgerRows.js"
 import { buildEntry, freePort, request, startServerProcess, unlimitedRateLimits } from "./serverProcess.js"
@@ -101,6 +101,7 @@ const warmUp = async (base: string, paths: ReadonlyArray<string>): Promise<void>
 /** Times `GET path` one request at a time: `times` requests, or fewer once `budgetMillis` is spent (at least 10). */
 const timeRequests = async (base: string, path: string, times: number, budgetMillis: number): Promise<Array<number>> => {
   const out: Array<number> = []
+  collectLoadGeneratorGarbage()
   const started = performance.now()
   for (let i = 0; i < times && (i < 10 || performance.now() - started < budgetMillis); i++) {
     const start = performance.now()
