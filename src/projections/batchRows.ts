@@ -9,9 +9,6 @@
 export class BatchRows<V> {
   #rows = new Map<string, V>()
 
-  get size(): number {
-    return this.#rows.size
-  }
   get(key: string): V | undefined {
     return this.#rows.get(key)
   }
