@@ -17,7 +17,7 @@ import { callStreamPrefix } from "../domain/callEvents.js"
 import { EventStore } from "../store/eventStore.js"
 import type { EventFilter, EventStoreService, Position, RecordedEvent } from "../store/eventStore.js"
 import { comparePositions, positionFromString, positionToString } from "../store/position.js"
-import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { LedgerDatabase, withMemoryMap } from "../store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { Projection, ProjectionHandler } from "./projection.js"
 
@@ -95,7 +95,7 @@ export interface ProjectionRunner {
    * Resets the named read models (all when omitted) and their checkpoints, then replays the log
    * from zero in pages of `pageSize` events per transaction. A projection with `beginRebuild` /
    * `endRebuild` builds its indexes and derived tables once at the head instead of row by row.
-   * A running `run` keeps feeding the other projections meanwhile and takes the rebuilt ones back
+   * The connection reads through a memory map meanwhile (`withMemoryMap`). A running `run` keeps feeding the other projections meanwhile and takes the rebuilt ones back
    * once they reach the head.
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
    */
@@ -424,7 +424,7 @@ export const makeProjectionRunner = (
           return publish
         })
         const selectedNames = selected.map((h) => h.name)
-        const events = yield* replay(() => selected, "rebuild", (pageLength) => {
+        const events = yield* withMemoryMap(db, replay(() => selected, "rebuild", (pageLength) => {
           // Released once at the head and past every event the live loop applied without them:
           // the live loop's later batches hold only events after that.
           const reached = lowest(checkpoints, selectedNames)
@@ -432,8 +432,7 @@ export const makeProjectionRunner = (
             (liveLast === null || (reached !== null && comparePositions(reached, liveLast) >= 0))
           if (release) for (const name of selectedNames) rebuilding.delete(name)
           return release
-        })
-        yield* endRebuild(selected)
+        }).pipe(Effect.tap(() => endRebuild(selected))))
         return { projections: selected.map((h) => h.name), events, position: lowest(checkpoints, selected.map((h) => h.name)) }
       }).pipe(rebuildLock.withPermits(1))
 

@@ -128,6 +128,29 @@ describe("projection runner", () => {
     db.close()
   })
 
+  it("a rebuild reads through a memory map and gives the connection back as it found it, also when it fails", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(10, 3))
+    const mapSizes: Array<number> = []
+    const watching: Projection = (db) => {
+      const handler = crashingAt(Number.MAX_SAFE_INTEGER, doNotCallProjection)(db)
+      return { ...handler, endRebuild: () => mapSizes.push(Number(db.pragma("mmap_size", { simple: true }))) }
+    }
+    const { db, runner } = await openRunner(join(tempDir(), "mapped.db"), store, [watching])
+    db.pragma("mmap_size = 4096")
+    await Effect.runPromise(runner.rebuild())
+    expect(mapSizes).toHaveLength(1)
+    expect(mapSizes[0]).toBeGreaterThan(1_000_000_000)
+    expect(db.pragma("mmap_size", { simple: true })).toBe(4096)
+    db.close()
+
+    const broken = await openRunner(join(tempDir(), "mapped-broken.db"), store, [crashingAt(5, doNotCallProjection)])
+    const exit = await Effect.runPromiseExit(broken.runner.rebuild())
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(broken.db.pragma("mmap_size", { simple: true })).toBe(0)
+    broken.db.close()
+  })
+
   it("rebuild rejects unknown projection names", async () => {
     const store = makeMemoryEventStore()
     const { db, runner } = await openRunner(join(tempDir(), "unknown.db"), store)
