@@ -12,18 +12,35 @@ export const E164 = Schema.String.pipe(
 )
 export type E164 = typeof E164.Type
 
+const canonicalTags = new Map<string, string | null>()
+
+/**
+ * The canonical form of a BCP-47 tag (RFC 5646 §4.5, by `Intl.getCanonicalLocales`: `hi-in` ->
+ * `hi-IN`), or null when `tag` is not one. Remembers the first 10 000 tags it was asked about:
+ * every report and every projected call asks, and ICU's answer costs microseconds.
+ */
+export const canonicalLanguageTag = (tag: string): string | null => {
+  let canonical = canonicalTags.get(tag)
+  if (canonical === undefined) {
+    try {
+      const tags = Intl.getCanonicalLocales(tag)
+      canonical = tags.length === 1 ? tags[0]! : null
+    } catch {
+      canonical = null
+    }
+    if (canonicalTags.size < 10_000) canonicalTags.set(tag, canonical)
+  }
+  return canonical
+}
+
 /**
  * A BCP-47 language tag (RFC 5646), checked by `Intl.getCanonicalLocales`, e.g. `hi-IN`, `en-IN`.
  * Kept as written; tags differing only in case are the same language.
  */
 export const LanguageTag = Schema.String.pipe(
-  Schema.filter((tag) => {
-    try {
-      return Intl.getCanonicalLocales(tag).length === 1 && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(tag)
-    } catch {
-      return false
-    }
-  }, { message: () => "a BCP-47 language tag such as en-IN" }),
+  Schema.filter((tag) => canonicalLanguageTag(tag) !== null && /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/.test(tag), {
+    message: () => "a BCP-47 language tag such as en-IN"
+  }),
   Schema.annotations({ identifier: "LanguageTag", description: "BCP-47 language tag, e.g. hi-IN" })
 )
 export type LanguageTag = typeof LanguageTag.Type

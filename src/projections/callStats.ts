@@ -23,6 +23,7 @@
 import type Database from "better-sqlite3"
 import type { CallEvent } from "../domain/callEvents.js"
 import type { CallStatus, Outcome } from "../domain/values.js"
+import { canonicalLanguageTag } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
 import { advanceCallStatus } from "./callStatus.js"
@@ -102,21 +103,8 @@ interface StatsRow {
   readonly duration_seconds: number
 }
 
-const canonicalTags = new Map<string, string>()
-
 /** Canonical case of a BCP-47 tag (`hi-in` -> `hi-IN`), so tags differing in case count together. */
-const canonicalLanguage = (tag: string): string => {
-  let canonical = canonicalTags.get(tag)
-  if (canonical === undefined) {
-    try {
-      canonical = Intl.getCanonicalLocales(tag)[0] ?? tag
-    } catch {
-      canonical = tag
-    }
-    if (canonicalTags.size < 10_000) canonicalTags.set(tag, canonical)
-  }
-  return canonical
-}
+const canonicalLanguage = (tag: string): string => canonicalLanguageTag(tag) ?? tag
 
 const sep = "\t"
 type Contribution = Map<string, number>
