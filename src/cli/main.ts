@@ -1,4 +1,5 @@
 /** The `call-ledger` command line: `serve`, `simulate`, `replay`, `audit`, `keys`. */
+import "./v8Flags.js"
 import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
