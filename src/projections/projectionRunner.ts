@@ -95,8 +95,9 @@ export interface ProjectionRunner {
    * Resets the named read models (all when omitted) and their checkpoints, then replays the log
    * from zero in pages of `pageSize` events per transaction. A projection with `beginRebuild` /
    * `endRebuild` builds its indexes and derived tables once at the head instead of row by row.
-   * The connection reads through a memory map meanwhile (`withMemoryMap`). A running `run` keeps feeding the other projections meanwhile and takes the rebuilt ones back
-   * once they reach the head.
+   * The connection reads through a memory map until then (`withMemoryMap`). A running `run`
+   * keeps feeding the other projections meanwhile and takes the rebuilt ones back once they
+   * reach the head.
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
    */
   readonly rebuild: (names?: ReadonlyArray<string>) => Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection>
