@@ -92,3 +92,28 @@ export const collectLoadGeneratorGarbage = (): void => {
   }
   fullGc()
 }
+
+/**
+ * `items` in `rounds` consecutive slices of nearly equal length, for figures whose sides take
+ * turns: a slow minute of a shared machine then lands on every side, not on whichever ran then.
+ */
+export const inRounds = <T>(items: ReadonlyArray<T>, rounds: number): Array<ReadonlyArray<T>> => {
+  const perRound = Math.ceil(items.length / rounds)
+  return Array.from({ length: rounds }, (_, r) => items.slice(r * perRound, (r + 1) * perRound))
+}
+
+/** One side's work over the rounds: items done and the ms they took, summed; `perSecond` is its rate. */
+export class RoundTotals {
+  #count = 0
+  #millis = 0
+  add(round: { readonly count: number; readonly millis: number }): void {
+    this.#count += round.count
+    this.#millis += round.millis
+  }
+  get count(): number {
+    return this.#count
+  }
+  perSecond(): number {
+    return this.#count / (this.#millis / 1000)
+  }
+}

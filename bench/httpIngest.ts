@@ -7,7 +7,7 @@
  */
 import { join } from "node:path"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
-import { freshDir, scaled, since, throughputRow } from "./benchTypes.js"
+import { freshDir, inRounds, RoundTotals, scaled, since, throughputRow } from "./benchTypes.js"
 import { callScenario } from "../src/cli/simulate/callScenario.js"
 import { seededRandom } from "../src/cli/simulate/seededRandom.js"
 import { benchSeed } from "./dataset.js"
@@ -53,7 +53,7 @@ const drive = async (base: string, calls: ReadonlyArray<{ id: string; reports: R
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
-  return { sent, millis: since(start) }
+  return { count: sent, millis: since(start) }
 }
 
 export const httpIngest: BenchFigure = {
@@ -67,19 +67,14 @@ export const httpIngest: BenchFigure = {
     ], ledgerPort, "/health", { LEDGER_RATE_LIMITS: unlimitedRateLimits })
     let noop: Awaited<ReturnType<typeof startServerProcess>> | undefined
     // Both sides are warmed up first (a fresh no-op took 2.5x as long over its first 2,500 reports
-    // as over the next), then take turns, a quarter of the calls each time, so that a slow minute
-    // of a shared machine lands on both rather than on whichever ran then.
-    const totals = { ours: { sent: 0, millis: 0 }, noop: { sent: 0, millis: 0 } }
-    const add = (total: { sent: number; millis: number }, round: { sent: number; millis: number }) => {
-      total.sent += round.sent
-      total.millis += round.millis
-    }
-    let calls: Array<{ id: string; reports: ReadonlyArray<Record<string, unknown>> }>
+    // as over the next), then take turns (`inRounds`).
+    const totals = { ours: new RoundTotals(), noop: new RoundTotals() }
+    let timedCalls = 0
     try {
       const noopPort = await freePort()
       noop = await startServerProcess(await buildEntry("bench/noopServer.ts", "noop-server"), [String(noopPort)], noopPort, "/health")
       context.log(`ingest: creating ${work.length} calls`)
-      calls = []
+      const calls: Array<{ id: string; reports: ReadonlyArray<Record<string, unknown>> }> = []
       for (const w of work) {
         const created = await request(ledger.url, "POST", "/v1/calls", w.create)
         if (created.status !== 201 && created.status !== 200) throw new Error(`POST /v1/calls: ${created.status} ${created.body.slice(0, 300)}`)
@@ -87,25 +82,22 @@ export const httpIngest: BenchFigure = {
       }
       const warmUp = calls.slice(0, Math.ceil(calls.length * warmUpShare))
       const timed = calls.slice(warmUp.length)
+      timedCalls = timed.length
       context.log(`ingest: ${reportsOf(warmUp)} reports to warm up, then ${reportsOf(timed)} in ${rounds} rounds`)
       await drive(ledger.url, warmUp)
       await drive(noop.url, warmUp)
-      const perRound = Math.ceil(timed.length / rounds)
-      for (let r = 0; r < rounds; r++) {
-        const slice = timed.slice(r * perRound, (r + 1) * perRound)
-        add(totals.ours, await drive(ledger.url, slice))
-        add(totals.noop, await drive(noop.url, slice))
+      for (const round of inRounds(timed, rounds)) {
+        totals.ours.add(await drive(ledger.url, round))
+        totals.noop.add(await drive(noop.url, round))
       }
     } finally {
       await ledger.stop()
       await noop?.stop()
     }
-    const ours = totals.ours.sent / (totals.ours.millis / 1000)
-    const reference = totals.noop.sent / (totals.noop.millis / 1000)
     return [throughputRow({
-      figure: "HTTP ingest POST /v1/calls/{id}/events", unit: "requests/s", ours,
-      beside: "no-op Effect HttpApi endpoint", besideValue: reference, target: ">= 0.6 of no-op",
-      note: `${totals.ours.sent} reports of ${calls.length - Math.ceil(calls.length * warmUpShare)} calls, ${concurrency} at once, ${rounds} rounds each after a warm-up`
+      figure: "HTTP ingest POST /v1/calls/{id}/events", unit: "requests/s", ours: totals.ours.perSecond(),
+      beside: "no-op Effect HttpApi endpoint", besideValue: totals.noop.perSecond(), target: ">= 0.6 of no-op",
+      note: `${totals.ours.count} reports of ${timedCalls} calls, ${concurrency} at once, ${rounds} rounds each after a warm-up`
     }, (_, ratio) => ratio !== null && ratio >= 0.6)]
   }
 }

@@ -21,7 +21,7 @@ import { signWebhook } from "../src/webhooks/webhookSigning.js"
 import { defaultMaxConcurrency } from "../src/webhooks/deliveryConcurrency.js"
 import { ensureWebhookTables } from "../src/webhooks/webhookTables.js"
 import type { BenchContext, BenchFigure, BenchRow } from "./benchTypes.js"
-import { freshDir, scaled, since, throughputRow } from "./benchTypes.js"
+import { freshDir, inRounds, RoundTotals, scaled, since, throughputRow } from "./benchTypes.js"
 import { simulatedCalls } from "./dataset.js"
 import { decidedEvents } from "./ledgerRows.js"
 
@@ -70,19 +70,6 @@ const bodiesOf = (count: number): Array<string> =>
 
 /** Timed rounds; each sends a share of the bodies through bare got, the dispatcher, and the dispatcher with a dead endpoint. */
 const rounds = 3
-
-/** Deliveries and the ms they took, summed over rounds. */
-class Throughput {
-  private count = 0
-  private millis = 0
-  add(round: { readonly count: number; readonly millis: number }): void {
-    this.count += round.count
-    this.millis += round.millis
-  }
-  perSecond(): number {
-    return this.count / (this.millis / 1000)
-  }
-}
 
 /** Runs the dispatcher over `bodies` to each of `urls` (and `deadUrl`); healthy deliveries and the ms they took. */
 const runDispatcher = async (dbPath: string, bodies: ReadonlyArray<string>, urls: ReadonlyArray<string>, deadUrl: string | null) => {
@@ -162,15 +149,12 @@ export const webhookDelivery: BenchFigure = {
       const warmUp = bodies.slice(0, Math.ceil(bodies.length * 0.05))
       await runBare(warmUp, urls)
       await runDispatcher(join(dir, "warm-up.db"), warmUp, urls, null)
-      // The three sides take turns, a third of the bodies each time, so that a slow minute of a
-      // shared machine lands on all of them (one after the other, ours swung from 0.72 to 1.13 of bare).
-      const totals = { bare: new Throughput(), ours: new Throughput(), withDead: new Throughput() }
-      const perRound = Math.ceil(bodies.length / rounds)
-      for (let r = 0; r < rounds; r++) {
-        const slice = bodies.slice(r * perRound, (r + 1) * perRound)
-        totals.bare.add(await runBare(slice, urls))
-        totals.ours.add(await runDispatcher(join(dir, `healthy-${r}.db`), slice, urls, null))
-        totals.withDead.add(await runDispatcher(join(dir, `dead-${r}.db`), slice, urls, dead.url))
+      // The three sides take turns (one after the other, ours swung from 0.72 to 1.13 of bare).
+      const totals = { bare: new RoundTotals(), ours: new RoundTotals(), withDead: new RoundTotals() }
+      for (const [r, round] of inRounds(bodies, rounds).entries()) {
+        totals.bare.add(await runBare(round, urls))
+        totals.ours.add(await runDispatcher(join(dir, `healthy-${r}.db`), round, urls, null))
+        totals.withDead.add(await runDispatcher(join(dir, `dead-${r}.db`), round, urls, dead.url))
       }
       const [bare, ours, withDead] = [totals.bare.perSecond(), totals.ours.perSecond(), totals.withDead.perSecond()]
       const note = `${perEndpoint * healthyEndpoints} deliveries to ${healthyEndpoints} endpoints, global concurrency ${globalConcurrency}`
