@@ -103,9 +103,6 @@ interface StatsRow {
   readonly duration_seconds: number
 }
 
-/** Canonical case of a BCP-47 tag (`hi-in` -> `hi-IN`), so tags differing in case count together. */
-const canonicalLanguage = (tag: string): string => canonicalLanguageTag(tag) ?? tag
-
 const sep = "\t"
 type Contribution = Map<string, number>
 
@@ -121,7 +118,8 @@ const contributionOf = (row: CountedFields, calls: number, durationSum: number):
   if (row.outcome === "connected") c.set(`connected_seconds${sep}`, durationSum)
   if (row.sentiment !== null) c.set(`sentiment${sep}${row.sentiment}`, calls)
   if (row.disposition !== null) c.set(`disposition${sep}${row.disposition}`, calls)
-  if (row.language !== null) c.set(`language${sep}${canonicalLanguage(row.language)}`, calls)
+  // Canonical case (`hi-in` -> `hi-IN`), so tags differing in case count together.
+  if (row.language !== null) c.set(`language${sep}${canonicalLanguageTag(row.language) ?? row.language}`, calls)
   return c
 }
 
