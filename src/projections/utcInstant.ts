@@ -45,3 +45,18 @@ export const endOfUtcHour = (hour: string): string => `${hour}:59:59.999Z`
 /** The UTC hour `hours` after `hour` (negative goes back). */
 export const addUtcHours = (hour: string, hours: number): string =>
   new Date(Date.parse(startOfUtcHour(hour)) + hours * 3_600_000).toISOString().slice(0, 13)
+
+/** The UTC month (`YYYY-MM`) of a normalised instant, an hour or a day. */
+export const utcMonth = (instant: string): string => instant.slice(0, 7)
+
+/** The UTC month `months` after `month` (negative goes back). */
+export const addUtcMonths = (month: string, months: number): string => {
+  const [year, m] = month.split("-").map(Number) as [number, number]
+  return new Date(Date.UTC(year, m - 1 + months, 1)).toISOString().slice(0, 7)
+}
+
+/** First day (`YYYY-MM-DD`) of a UTC month. */
+export const firstDayOfUtcMonth = (month: string): string => `${month}-01`
+
+/** Last day (`YYYY-MM-DD`) of a UTC month. */
+export const lastDayOfUtcMonth = (month: string): string => addUtcDays(firstDayOfUtcMonth(addUtcMonths(month, 1)), -1)

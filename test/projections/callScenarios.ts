@@ -194,16 +194,22 @@ export const recording = (callId: string, at: string): CallCommand => ({
 export type GeneratedKind = "connected" | "voicemail" | "no_answer" | "busy" | "failed" | "live_ringing" | "live_talking" | "dnc"
 
 /**
- * Commands for `count` calls spread over 2024-03-01..05 (UTC) at random instants, in random
- * lifecycles, interleaved the way concurrent calls interleave in the log.
+ * Commands for `count` calls spread over `span.days` UTC days from `span.from` (default
+ * 2024-03-01..05) at random instants, in random lifecycles, interleaved the way concurrent calls
+ * interleave in the log.
  */
-export const generateCalls = (count: number, seed = 7, idPrefix = "cal_g"): Array<CallCommand> => {
+export const generateCalls = (
+  count: number,
+  seed = 7,
+  idPrefix = "cal_g",
+  span: { readonly from: string; readonly days: number } = { from: "2024-03-01T00:00:00.000Z", days: 5 }
+): Array<CallCommand> => {
   const random = seededRandom(seed)
   const perCall: Array<Array<CallCommand>> = []
-  const base = Date.parse("2024-03-01T00:00:00.000Z")
+  const base = Date.parse(span.from)
   for (let i = 0; i < count; i++) {
     const callId = `${idPrefix}${String(i).padStart(4, "0")}`
-    const start = new Date(base + Math.floor(random.next() * 5 * 86_400_000)).toISOString()
+    const start = new Date(base + Math.floor(random.next() * span.days * 86_400_000)).toISOString()
     const phone = `+1415555${String(1000 + random.int(0, 8999))}`
     const inbound = random.next() < 0.25
     const commands: Array<CallCommand> = [dial(callId, start, {

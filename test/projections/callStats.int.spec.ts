@@ -146,3 +146,47 @@ describe("call stats", () => {
     expect(() => readCallStats(ledger.db, { from: "last tuesday" })).toThrow(InvalidInstant)
   })
 })
+
+describe("call stats over several months (whole months from the monthly rollup)", () => {
+  let ledger: Awaited<ReturnType<typeof makeLedger>>
+  let all: Array<CallView>
+  beforeAll(async () => {
+    ledger = await makeLedger()
+    // 2024-01-20 .. 2024-04-09: a leap February, two whole months and two partial ones.
+    await ledger.send(...generateCalls(300, 5, "cal_m", { from: "2024-01-20T00:00:00.000Z", days: 80 }))
+    await ledger.catchUp()
+    all = (ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
+  })
+  afterAll(() => ledger.close())
+
+  const ranges: ReadonlyArray<[string, CallStatsQuery]> = [
+    ["everything", {}],
+    ["one campaign", { campaignId: "cmp_c" }],
+    ["whole months as bare dates", { from: "2024-02-01", to: "2024-03-31" }],
+    ["the leap February alone", { from: "2024-02-01", to: "2024-02-29" }],
+    ["partial months on both sides", { from: "2024-01-25T10:30:00Z", to: "2024-04-03T17:15:00Z" }],
+    ["partial months, one campaign", { campaignId: "cmp_a", from: "2024-01-25", to: "2024-03-10" }],
+    ["within one month", { from: "2024-02-03", to: "2024-02-20T12:00:00Z" }],
+    ["two partial months side by side", { from: "2024-02-10", to: "2024-03-05" }],
+    ["from a month's first day, no end", { from: "2024-02-01" }],
+    ["no start, to a mid-month instant", { to: "2024-03-15T08:00:00Z" }]
+  ]
+
+  it.each(ranges)("%s: equals a direct computation over the calls", (_name, query) => {
+    expect(readCallStats(ledger.db, query)).toEqual(directStats(all, query))
+  })
+
+  it("the calls span four months", () => {
+    const months = new Set(readCallStats(ledger.db).daily.map((d) => d.date.slice(0, 7)))
+    expect([...months].sort()).toEqual(["2024-01", "2024-02", "2024-03", "2024-04"])
+  })
+
+  it("a file from before the monthly rollup gets it built from the calls when the projection opens", () => {
+    const query = { campaignId: "cmp_b", from: "2024-01-25", to: "2024-03-31" }
+    const before = readCallStats(ledger.db, query)
+    ledger.db.exec("DROP TABLE call_stats_monthly")
+    callStatsProjection(ledger.db)
+    expect((ledger.db.prepare("SELECT count(*) AS n FROM call_stats_monthly").get() as { n: number }).n).toBeGreaterThan(0)
+    expect(readCallStats(ledger.db, query)).toEqual(before)
+  })
+})
