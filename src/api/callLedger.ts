@@ -9,6 +9,7 @@ import type { Effect } from "effect"
 import type { CallCommand } from "../domain/callCommands.js"
 import type { CallRuleViolation } from "../domain/callErrors.js"
 import type { CallEvent } from "../domain/callEvents.js"
+import type { CallStats } from "../projections/callStats.js"
 import type { CallListQuery, StoredCallView } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
@@ -60,8 +61,8 @@ export interface CallLedgerService {
   readonly listCalls: (filter: CallListFilter) => Effect.Effect<CallListPage, InvalidQuery>
   /** Seed 001 transcript shape; `{status: "processing"}` before the final segments; null for an unknown call. */
   readonly getTranscript: (callId: string) => Effect.Effect<unknown | null>
-  /** Seed 002 stats shape and more; `from`/`to` ISO instants, inclusive. */
-  readonly stats: (filter: { readonly campaignId?: string | undefined; readonly from?: string | undefined; readonly to?: string | undefined }) => Effect.Effect<unknown>
+  /** Seed 002 stats shape and more (`CallStats`); `from`/`to` ISO instants, inclusive. */
+  readonly stats: (filter: { readonly campaignId?: string | undefined; readonly from?: string | undefined; readonly to?: string | undefined }) => Effect.Effect<CallStats>
   readonly liveCalls: () => Effect.Effect<ReadonlyArray<CallView>>
   readonly isOnDoNotCallList: (phone: string) => Effect.Effect<boolean>
   /** Position the projections have applied, null before the first event. */

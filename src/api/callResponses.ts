@@ -49,7 +49,10 @@ export const TranscriptResponse = Schema.Union(
 
 const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
 
-/** `GET /v1/calls/stats`: seed 002's fields, counts by disposition, status and language, and a daily series. */
+/**
+ * `GET /v1/calls/stats`: seed 002's fields, counts by disposition, status and language, and a daily
+ * series of the same headline numbers per UTC day (definitions in `projections/callStats.ts`).
+ */
 export const CallStatsResponse = Schema.Struct({
   total_calls: Schema.Int,
   connected: Schema.Int,
@@ -68,7 +71,9 @@ export const CallStatsResponse = Schema.Struct({
     connected: Schema.Int,
     voicemail: Schema.Int,
     no_answer: Schema.Int,
-    failed: Schema.Int
+    failed: Schema.Int,
+    connect_rate: Schema.Number,
+    avg_duration_seconds: Schema.Number
   }))
 }).pipe(Schema.annotations({ identifier: "CallStats" }))
 

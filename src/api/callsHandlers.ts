@@ -13,6 +13,7 @@ import { CallLedger } from "./callLedger.js"
 import type { CallListFilter } from "./callLedger.js"
 import { presentCall, presentCallById, presentStoredCall } from "./callPresenter.js"
 import type { ListCallsQuery } from "./callRequests.js"
+import type { CallStatsResponse } from "./callResponses.js"
 import { CallLedgerApi } from "./callsApi.js"
 import { LedgerSettings } from "./ledgerConfig.js"
 import { agentAvailability, endCall, mergeMetadata, transferCall } from "./liveCallControl.js"
@@ -78,11 +79,15 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
     .handle("callStats", ({ urlParams }) =>
       Effect.gen(function*() {
         const ledger = yield* CallLedger
-        return (yield* ledger.stats({
+        const stats: typeof CallStatsResponse.Type = yield* ledger.stats({
           campaignId: urlParams.campaign_id,
           from: rangeBound(urlParams.from ?? urlParams.date_from, "start"),
           to: rangeBound(urlParams.to ?? urlParams.date_to, "end")
-        })) as never
+        })
+        // Written as it is rather than encoded through `CallStatsResponse` again: its fields are
+        // numbers and strings, so the encoding is the identity, and checking a 100-day series on
+        // every request allocated half of the request's ~0.9 MB (`npm run bench`, stats tails).
+        return HttpServerResponse.unsafeJson(stats)
       }))
     .handle("liveCalls", () =>
       Effect.gen(function*() {

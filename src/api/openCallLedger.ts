@@ -7,6 +7,7 @@
 import { Cause, Exit, ManagedRuntime } from "effect"
 import type { Effect } from "effect"
 import type { CallCommand } from "../domain/callCommands.js"
+import type { CallStats } from "../projections/callStats.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
 import type { RecordedEvent } from "../store/eventStore.js"
@@ -26,8 +27,8 @@ export interface CallLedgerClient {
   readonly callHistory: (callId: string) => Promise<ReadonlyArray<RecordedEvent> | null>
   /** Seed 001 transcript shape, `{status: "processing"}` before the final segments, null for an unknown call. */
   readonly getTranscript: (callId: string) => Promise<unknown | null>
-  /** Seed 002 stats; `from`/`to` ISO-8601 instants, inclusive. */
-  readonly stats: (filter?: { readonly campaignId?: string; readonly from?: string; readonly to?: string }) => Promise<unknown>
+  /** Seed 002 stats (`CallStats`); `from`/`to` ISO-8601 instants, inclusive. */
+  readonly stats: (filter?: { readonly campaignId?: string; readonly from?: string; readonly to?: string }) => Promise<CallStats>
   readonly liveCalls: () => Promise<ReadonlyArray<CallView>>
   readonly close: () => Promise<void>
 }

@@ -3,7 +3,9 @@
  * shapes: seed 001 (list, details, initiate, transcript), seed 002 (initiate body, stats) and
  * seed 004 (initiate body). Real HTTP against the real service.
  */
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
+import { CallStatsResponse } from "../../src/api/callResponses.js"
 import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
 import { expectStatus, getCall, isIsoInstant, placeCall, reportOk, seed001Segments, twilioLifecycle } from "../fixtures/callDriver.js"
 import type { Json } from "../fixtures/ledgerClient.js"
@@ -218,6 +220,11 @@ describe("seed 002 (NextNeural)", () => {
       avg_duration_seconds: 75
     }))
     expect(stats.by_disposition).toEqual(expect.objectContaining({ interested: 1, callback: 1, not_reachable: 1 }))
+    expect(stats.daily).toEqual([{
+      date: today, total_calls: 6, connected: 2, voicemail: 1, no_answer: 2, failed: 1, connect_rate: 0.33, avg_duration_seconds: 75
+    }])
+    // The body is written without encoding it through the success schema: it must still be exactly that schema.
+    expect(Schema.decodeUnknownSync(CallStatsResponse, { onExcessProperty: "error" })(stats)).toEqual(stats)
 
     const past = expectStatus(await api.get(`/v1/calls/stats?campaign_id=${campaign}&date_from=2024-01-01&date_to=2024-01-31`), 200, "stats")
     expect(past).toEqual(expect.objectContaining({ total_calls: 0, connected: 0, connect_rate: 0, avg_duration_seconds: 0 }))
