@@ -425,6 +425,7 @@ const headlineMetrics = [
   ["total", ""], ["outcome", "connected"], ["outcome", "voicemail"], ["outcome", "no-answer"], ["outcome", "failed"],
   ["connected_seconds", ""]
 ] as const
+const headlineKeys = headlineMetrics.map(([metric, key]) => `${metric}${sep}${key}`)
 
 /** Calls of an edge range grouped by day and counted fields, so JS sees a few groups, not every call. */
 const edgeSelect = `SELECT substr(started_at, 1, 10) AS day, status, outcome, disposition, sentiment, language,
@@ -524,7 +525,7 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
     }
     for (const [day, ...amounts] of s.rollupDaily.all(scope, first, last) as Array<[string, ...Array<number | null>]>) {
       const a = dayAmounts(day)
-      headlineMetrics.forEach(([metric, key], i) => addInto(a, `${metric}${sep}${key}`, amounts[i] ?? 0))
+      headlineKeys.forEach((metricKey, i) => addInto(a, metricKey, amounts[i] ?? 0))
     }
   }
   /** The calls started in `[lo, hi]`, within one UTC day: whole hours from the hourly rollup, the rest call by call. */
