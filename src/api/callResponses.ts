@@ -1,5 +1,6 @@
 /** Response bodies of the Calls API (snake_case, as the seeds show them). */
 import { Schema, Struct } from "effect"
+import type { CallStats, DailyCallStats } from "../projections/callStats.js"
 import { CallView } from "../projections/callViewSchema.js"
 
 const N = Schema.NullOr
@@ -76,6 +77,17 @@ export const CallStatsResponse = Schema.Struct({
     avg_duration_seconds: Schema.Number
   }))
 }).pipe(Schema.annotations({ identifier: "CallStats" }))
+
+/** Equal key sets, both ways (extra properties pass a plain assignment). */
+type SameKeys<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false
+/**
+ * The stats handler writes `readCallStats`'s result without encoding it through the schema: this
+ * fails to compile when a field is added to one and not the other.
+ */
+export const sameStatsKeys: [
+  SameKeys<CallStats, typeof CallStatsResponse.Type>,
+  SameKeys<DailyCallStats, (typeof CallStatsResponse.Type)["daily"][number]>
+] = [true, true]
 
 /** `GET /v1/calls/live` (seed 002): calls not yet ended, newest first. */
 export const LiveCallsResponse = Schema.Struct({

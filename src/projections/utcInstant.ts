@@ -49,10 +49,12 @@ export const addUtcHours = (hour: string, hours: number): string =>
 /** The UTC month (`YYYY-MM`) of a normalised instant, an hour or a day. */
 export const utcMonth = (instant: string): string => instant.slice(0, 7)
 
-/** The UTC month `months` after `month` (negative goes back). */
+/** The UTC month `months` after `month` (negative goes back), for years 0000 to 9999. */
 export const addUtcMonths = (month: string, months: number): string => {
+  // Integer months, not `Date.UTC`, which reads the years 0 to 99 as 1900 to 1999.
   const [year, m] = month.split("-").map(Number) as [number, number]
-  return new Date(Date.UTC(year, m - 1 + months, 1)).toISOString().slice(0, 7)
+  const index = year * 12 + (m - 1) + months
+  return `${String(Math.floor(index / 12)).padStart(4, "0")}-${String((index % 12) + 1).padStart(2, "0")}`
 }
 
 /** First day (`YYYY-MM-DD`) of a UTC month. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { callStatsProjection, readCallStats } from "../../src/projections/callStats.js"
+import { callStatsProjection, callStatsQueries, readCallStats } from "../../src/projections/callStats.js"
 import type { CallStats, CallStatsQuery, CallStatsTotals } from "../../src/projections/callStats.js"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { InvalidInstant } from "../../src/projections/utcInstant.js"
@@ -122,15 +122,18 @@ describe("call stats", () => {
     })
   })
 
-  it("reads whole days and hours from the rollup tables by their primary keys, partial hours through the started_at index", () => {
-    const plan = (sql: string, ...params: Array<string>) =>
-      (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
-    expect(plan("SELECT day, metric, key, amount FROM call_stats_daily WHERE scope = ? AND day >= ? AND day <= ?", "all", "a", "b"))
-      .toContain("USING PRIMARY KEY")
-    expect(plan("SELECT hour, metric, key, amount FROM call_stats_hourly WHERE scope = ? AND hour >= ? AND hour <= ?", "all", "a", "b"))
-      .toContain("USING PRIMARY KEY")
-    expect(plan("SELECT * FROM call_stats_calls WHERE campaign_id = ? AND started_at >= ? AND started_at <= ?", "c", "a", "b"))
-      .toContain("call_stats_calls_by_campaign")
+  it("reads whole months, days and hours from the rollup tables by their primary keys, partial hours through the started_at indexes", () => {
+    const plan = (sql: string) => {
+      const params = Array.from({ length: sql.split("?").length - 1 }, () => "x")
+      return (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+    }
+    const queries = callStatsQueries(ledger.db)
+    expect(plan(queries.monthTotals)).toMatch(/SEARCH call_stats_monthly USING PRIMARY KEY \(scope=\? AND month>\? AND month<\?\)/)
+    expect(plan(queries.rollupTotals)).toMatch(/SEARCH call_stats_daily USING PRIMARY KEY \(scope=\? AND day>\? AND day<\?\)/)
+    expect(plan(queries.rollupDaily)).toMatch(/SEARCH call_stats_daily USING PRIMARY KEY \(scope=\? AND day>\? AND day<\?\)/)
+    expect(plan(queries.hourly)).toMatch(/SEARCH call_stats_hourly USING PRIMARY KEY \(scope=\? AND hour>\? AND hour<\?\)/)
+    expect(plan(queries.edgeAll)).toContain("call_stats_calls_by_started")
+    expect(plan(queries.edgeCampaign)).toContain("call_stats_calls_by_campaign")
   })
 
   it("a file from before the hourly rollup gets it built from the calls when the projection opens", () => {
@@ -152,7 +155,7 @@ describe("call stats over several months (whole months from the monthly rollup)"
   let all: Array<CallView>
   beforeAll(async () => {
     ledger = await makeLedger()
-    // 2024-01-20 .. 2024-04-09: a leap February, two whole months and two partial ones.
+    // 2024-01-20 .. 2024-04-08: a leap February, two whole months and two partial ones.
     await ledger.send(...generateCalls(300, 5, "cal_m", { from: "2024-01-20T00:00:00.000Z", days: 80 }))
     await ledger.catchUp()
     all = (ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
@@ -169,6 +172,8 @@ describe("call stats over several months (whole months from the monthly rollup)"
     ["within one month", { from: "2024-02-03", to: "2024-02-20T12:00:00Z" }],
     ["two partial months side by side", { from: "2024-02-10", to: "2024-03-05" }],
     ["from a month's first day, no end", { from: "2024-02-01" }],
+    ["from mid-month, no end", { from: "2024-02-10" }],
+    ["a partial start, to a month's last day", { from: "2024-01-25T10:00:00Z", to: "2024-03-31" }],
     ["no start, to a mid-month instant", { to: "2024-03-15T08:00:00Z" }]
   ]
 
