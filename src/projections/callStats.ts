@@ -374,6 +374,11 @@ export interface CallStats extends CallStatsTotals {
 const minDay = "0000-00-00"
 const maxDay = "9999-99-99"
 
+const halfHourMillis = 1_800_000
+
+/** The normalised instant `millis` ms after `instant` (negative goes back). */
+const millisAfter = (instant: string, millis: number): string => new Date(Date.parse(instant) + millis).toISOString()
+
 const isBareDate = (s: string): boolean => /^\d{4}-\d{2}-\d{2}$/.test(s)
 
 type Amounts = Map<string, number>
@@ -492,15 +497,16 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
     }
     return a
   }
-  const countCalls = (lo: string, hi: string): void => {
+  /** Adds (`sign` 1) or takes away (-1) the calls started in `[lo, hi]`, counted one by one. */
+  const countCalls = (lo: string, hi: string, sign: 1 | -1 = 1): void => {
     const groups = (query.campaignId === undefined
       ? s.edgeAll.all(lo, hi)
       : s.edgeCampaign.all(query.campaignId, lo, hi)) as Array<EdgeGroup>
     for (const group of groups) {
       const a = dayAmounts(group.day)
       for (const [metricKey, amount] of contributionOf(group, group.calls, group.duration_sum)) {
-        addInto(a, metricKey, amount)
-        addInto(all, metricKey, amount)
+        addInto(a, metricKey, sign * amount)
+        addInto(all, metricKey, sign * amount)
       }
     }
   }
@@ -537,19 +543,29 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
       headlineKeys.forEach((metricKey, i) => addInto(a, metricKey, amounts[i] ?? 0))
     }
   }
-  /** The calls started in `[lo, hi]`, within one UTC day: whole hours from the hourly rollup, the rest call by call. */
+  /**
+   * The calls started in `[lo, hi]`, within one UTC day: whole hours from the hourly rollup, the
+   * rest call by call. A partial first or last hour is counted as it is, or as its whole hour less
+   * the calls outside the range when that part is shorter, so an edge counts at most half an hour
+   * of calls one by one (09:30 to 17:45 counts 09:30-10:00 and takes 17:45-18:00 away from 17:00-18:00).
+   */
   const countWithinDay = (lo: string, hi: string): void => {
     const [loHour, hiHour] = [utcHour(lo), utcHour(hi)]
-    const firstWholeHour = lo === startOfUtcHour(loHour) ? loHour : addUtcHours(loHour, 1)
-    const lastWholeHour = hi === endOfUtcHour(hiHour) ? hiHour : addUtcHours(hiHour, -1)
-    if (firstWholeHour > lastWholeHour) {
-      if (loHour === hiHour) return countCalls(lo, hi)
-      countCalls(lo, endOfUtcHour(loHour))
-      return countCalls(startOfUtcHour(hiHour), hi)
+    if (loHour === hiHour && (lo !== startOfUtcHour(loHour) || hi !== endOfUtcHour(hiHour))) return countCalls(lo, hi)
+    // Milliseconds of the first hour before `lo`, and of the last hour after `hi`.
+    const before = Date.parse(lo) - Date.parse(startOfUtcHour(loHour))
+    const after = Date.parse(endOfUtcHour(hiHour)) - Date.parse(hi)
+    const firstHour = before < halfHourMillis ? loHour : addUtcHours(loHour, 1)
+    const lastHour = after < halfHourMillis ? hiHour : addUtcHours(hiHour, -1)
+    if (firstHour <= lastHour) addHours(firstHour, lastHour)
+    if (before > 0) {
+      if (firstHour === loHour) countCalls(startOfUtcHour(loHour), millisAfter(lo, -1), -1)
+      else countCalls(lo, endOfUtcHour(loHour))
     }
-    addHours(firstWholeHour, lastWholeHour)
-    if (firstWholeHour !== loHour) countCalls(lo, endOfUtcHour(loHour))
-    if (lastWholeHour !== hiHour) countCalls(startOfUtcHour(hiHour), hi)
+    if (after > 0) {
+      if (lastHour === hiHour) countCalls(millisAfter(hi, 1), endOfUtcHour(hiHour), -1)
+      else countCalls(startOfUtcHour(hiHour), hi)
+    }
   }
   if (from === undefined || to === undefined || from <= to) {
     const firstWholeDay = from === undefined

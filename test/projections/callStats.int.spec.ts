@@ -77,6 +77,9 @@ describe("call stats", () => {
     ["two partial hours side by side", { from: "2024-03-03T06:30:00Z", to: "2024-03-03T07:15:00Z" }],
     ["edge days of whole hours", { campaignId: "cmp_a", from: "2024-03-01T06:00:00Z", to: "2024-03-03T17:59:59.999Z" }],
     ["across one midnight", { from: "2024-03-02T20:00:00Z", to: "2024-03-03T04:00:00Z" }],
+    ["edge hours as whole hours less the calls outside", { from: "2024-03-01T10:50:00Z", to: "2024-03-03T14:55:00Z" }],
+    ["two hours less both ends", { from: "2024-03-02T05:10:00Z", to: "2024-03-02T06:50:00Z" }],
+    ["a partial hour beside a whole one less its end", { campaignId: "cmp_a", from: "2024-03-02T05:45:00Z", to: "2024-03-02T06:40:00.250Z" }],
     ["only a partial start", { from: "2024-03-02T12:34:56Z" }],
     ["only a partial end", { to: "2024-03-02T12:34:56+05:30" }],
     ["an empty range", { from: "2024-04-01", to: "2024-04-30" }],
@@ -143,6 +146,19 @@ describe("call stats", () => {
     callStatsProjection(ledger.db)
     expect((ledger.db.prepare("SELECT count(*) AS n FROM call_stats_hourly").get() as { n: number }).n).toBeGreaterThan(0)
     expect(readCallStats(ledger.db, query)).toEqual(before)
+  })
+
+  it("counts calls started exactly at either bound when the edge hours come from the rollup less the calls outside", async () => {
+    await ledger.send(
+      dial("cal_edge_lo", "2024-07-01T10:10:00.000Z", { campaignId: "cmp_edges" }),
+      dial("cal_edge_hi", "2024-07-01T12:50:00.000Z", { campaignId: "cmp_edges" }),
+      dial("cal_edge_out1", "2024-07-01T10:09:59.999Z", { campaignId: "cmp_edges" }),
+      dial("cal_edge_out2", "2024-07-01T12:50:00.001Z", { campaignId: "cmp_edges" })
+    )
+    await ledger.catchUp()
+    const stats = readCallStats(ledger.db, { campaignId: "cmp_edges", from: "2024-07-01T10:10:00Z", to: "2024-07-01T12:50:00Z" })
+    expect(stats.total_calls).toBe(2)
+    expect(stats.daily).toEqual([expect.objectContaining({ date: "2024-07-01", total_calls: 2 })])
   })
 
   it("rejects a malformed instant", () => {
