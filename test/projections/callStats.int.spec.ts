@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { callStatsProjection, callStatsQueries, readCallStats } from "../../src/projections/callStats.js"
 import type { CallStats, CallStatsQuery, CallStatsTotals } from "../../src/projections/callStats.js"
+import type { CallCommand } from "../../src/domain/callCommands.js"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { InvalidInstant } from "../../src/projections/utcInstant.js"
 import { after, answer, dial, disposition, end, generateCalls, makeLedger } from "./callScenarios.js"
@@ -53,16 +54,27 @@ const directStats = (all: ReadonlyArray<CallView>, query: CallStatsQuery): CallS
   }
 }
 
-describe("call stats", () => {
-  let ledger: Awaited<ReturnType<typeof makeLedger>>
-  let all: Array<CallView>
+/** A ledger with `commands` projected, for the enclosing describe; `all` is its calls as the call view holds them. */
+const projectedLedger = (commands: () => Array<CallCommand>) => {
+  const fixture = {} as { ledger: Awaited<ReturnType<typeof makeLedger>>; all: Array<CallView> }
   beforeAll(async () => {
-    ledger = await makeLedger()
-    await ledger.send(...generateCalls(400, 11))
-    await ledger.catchUp()
-    all = (ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
+    fixture.ledger = await makeLedger()
+    await fixture.ledger.send(...commands())
+    await fixture.ledger.catchUp()
+    fixture.all = (fixture.ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
   })
-  afterAll(() => ledger.close())
+  afterAll(() => fixture.ledger.close())
+  return fixture
+}
+
+/** One test per range: `readCallStats` equals `directStats` over the fixture's calls. */
+const itEqualsDirectStats = (fixture: ReturnType<typeof projectedLedger>, ranges: ReadonlyArray<[string, CallStatsQuery]>) =>
+  it.each(ranges)("%s: equals a direct computation over the calls", (_name, query) => {
+    expect(readCallStats(fixture.ledger.db, query)).toEqual(directStats(fixture.all, query))
+  })
+
+describe("call stats", () => {
+  const f = projectedLedger(() => generateCalls(400, 11))
 
   const ranges: ReadonlyArray<[string, CallStatsQuery]> = [
     ["everything", {}],
@@ -86,39 +98,37 @@ describe("call stats", () => {
     ["from after to", { from: "2024-03-04T00:00:00Z", to: "2024-03-02T00:00:00Z" }]
   ]
 
-  it.each(ranges)("%s: equals a direct computation over the calls", (_name, query) => {
-    expect(readCallStats(ledger.db, query)).toEqual(directStats(all, query))
-  })
+  itEqualsDirectStats(f, ranges)
 
   it("the generated calls cover every outcome, several days and live calls", () => {
-    const stats = readCallStats(ledger.db)
+    const stats = readCallStats(f.ledger.db)
     expect(stats.total_calls).toBe(400)
     for (const n of [stats.connected, stats.voicemail, stats.no_answer, stats.failed]) expect(n).toBeGreaterThan(0)
     expect(stats.by_status.ringing ?? 0).toBeGreaterThan(0)
     expect(stats.daily.length).toBe(5)
-    expect(stats.by_language["en-IN"]).toBe(all.filter((c) => c.language?.toLowerCase() === "en-in").length)
-    const partial = readCallStats(ledger.db, { from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" })
-    const whole = readCallStats(ledger.db, { from: "2024-03-01", to: "2024-03-04" })
+    expect(stats.by_language["en-IN"]).toBe(f.all.filter((c) => c.language?.toLowerCase() === "en-in").length)
+    const partial = readCallStats(f.ledger.db, { from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" })
+    const whole = readCallStats(f.ledger.db, { from: "2024-03-01", to: "2024-03-04" })
     expect(partial.total_calls).toBeLessThan(whole.total_calls)
   })
 
   it("moves a call between counts when a later event changes its outcome or sentiment", async () => {
     const t = "2024-06-10T10:00:00Z"
-    await ledger.send(
+    await f.ledger.send(
       dial("cal_s1", t, { campaignId: "cmp_stats" }),
       answer("cal_s1", after(t, 2)),
       disposition("cal_s1", after(t, 50), { sentiment: "positive" }),
       end("cal_s1", after(t, 62), "user_hangup")
     )
-    await ledger.catchUp()
-    const before = readCallStats(ledger.db, { campaignId: "cmp_stats" })
+    await f.ledger.catchUp()
+    const before = readCallStats(f.ledger.db, { campaignId: "cmp_stats" })
     expect(before).toMatchObject({
       total_calls: 1, connected: 1, voicemail: 0, connect_rate: 1, avg_duration_seconds: 60,
       sentiment_breakdown: { positive: 1, neutral: 0, negative: 0 }, by_status: { completed: 1 }
     })
-    await ledger.send(disposition("cal_s1", after(t, 90), { outcome: "voicemail", sentiment: "negative", disposition: "callback" }))
-    await ledger.catchUp()
-    expect(readCallStats(ledger.db, { campaignId: "cmp_stats" })).toMatchObject({
+    await f.ledger.send(disposition("cal_s1", after(t, 90), { outcome: "voicemail", sentiment: "negative", disposition: "callback" }))
+    await f.ledger.catchUp()
+    expect(readCallStats(f.ledger.db, { campaignId: "cmp_stats" })).toMatchObject({
       total_calls: 1, connected: 0, voicemail: 1, connect_rate: 0, avg_duration_seconds: 0,
       sentiment_breakdown: { positive: 0, neutral: 0, negative: 1 }, by_disposition: { callback: 1 },
       daily: [{ date: "2024-06-10", total_calls: 1, connected: 0, voicemail: 1 }]
@@ -128,9 +138,9 @@ describe("call stats", () => {
   it("reads whole months, days and hours from the rollup tables by their primary keys, partial hours through the started_at indexes", () => {
     const plan = (sql: string) => {
       const params = Array.from({ length: sql.split("?").length - 1 }, () => "x")
-      return (ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
+      return (f.ledger.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
     }
-    const queries = callStatsQueries(ledger.db)
+    const queries = callStatsQueries(f.ledger.db)
     expect(plan(queries.monthTotals)).toMatch(/SEARCH call_stats_monthly USING PRIMARY KEY \(scope=\? AND month>\? AND month<\?\)/)
     expect(plan(queries.rollupTotals)).toMatch(/SEARCH call_stats_daily USING PRIMARY KEY \(scope=\? AND day>\? AND day<\?\)/)
     expect(plan(queries.rollupDaily)).toMatch(/SEARCH call_stats_daily USING PRIMARY KEY \(scope=\? AND day>\? AND day<\?\)/)
@@ -141,42 +151,34 @@ describe("call stats", () => {
 
   it("a file from before the hourly rollup gets it built from the calls when the projection opens", () => {
     const query = { campaignId: "cmp_a", from: "2024-03-01T13:17:00Z", to: "2024-03-04T08:00:00.500Z" }
-    const before = readCallStats(ledger.db, query)
-    ledger.db.exec("DROP TABLE call_stats_hourly")
-    callStatsProjection(ledger.db)
-    expect((ledger.db.prepare("SELECT count(*) AS n FROM call_stats_hourly").get() as { n: number }).n).toBeGreaterThan(0)
-    expect(readCallStats(ledger.db, query)).toEqual(before)
+    const before = readCallStats(f.ledger.db, query)
+    f.ledger.db.exec("DROP TABLE call_stats_hourly")
+    callStatsProjection(f.ledger.db)
+    expect((f.ledger.db.prepare("SELECT count(*) AS n FROM call_stats_hourly").get() as { n: number }).n).toBeGreaterThan(0)
+    expect(readCallStats(f.ledger.db, query)).toEqual(before)
   })
 
   it("counts calls started exactly at either bound when the edge hours come from the rollup less the calls outside", async () => {
-    await ledger.send(
+    await f.ledger.send(
       dial("cal_edge_lo", "2024-07-01T10:10:00.000Z", { campaignId: "cmp_edges" }),
       dial("cal_edge_hi", "2024-07-01T12:50:00.000Z", { campaignId: "cmp_edges" }),
       dial("cal_edge_out1", "2024-07-01T10:09:59.999Z", { campaignId: "cmp_edges" }),
       dial("cal_edge_out2", "2024-07-01T12:50:00.001Z", { campaignId: "cmp_edges" })
     )
-    await ledger.catchUp()
-    const stats = readCallStats(ledger.db, { campaignId: "cmp_edges", from: "2024-07-01T10:10:00Z", to: "2024-07-01T12:50:00Z" })
+    await f.ledger.catchUp()
+    const stats = readCallStats(f.ledger.db, { campaignId: "cmp_edges", from: "2024-07-01T10:10:00Z", to: "2024-07-01T12:50:00Z" })
     expect(stats.total_calls).toBe(2)
     expect(stats.daily).toEqual([expect.objectContaining({ date: "2024-07-01", total_calls: 2 })])
   })
 
   it("rejects a malformed instant", () => {
-    expect(() => readCallStats(ledger.db, { from: "last tuesday" })).toThrow(InvalidInstant)
+    expect(() => readCallStats(f.ledger.db, { from: "last tuesday" })).toThrow(InvalidInstant)
   })
 })
 
 describe("call stats over several months (whole months from the monthly rollup)", () => {
-  let ledger: Awaited<ReturnType<typeof makeLedger>>
-  let all: Array<CallView>
-  beforeAll(async () => {
-    ledger = await makeLedger()
-    // 2024-01-20 .. 2024-04-08: a leap February, two whole months and two partial ones.
-    await ledger.send(...generateCalls(300, 5, "cal_m", { from: "2024-01-20T00:00:00.000Z", days: 80 }))
-    await ledger.catchUp()
-    all = (ledger.db.prepare("SELECT doc FROM calls").all() as Array<{ doc: string }>).map((r) => JSON.parse(r.doc) as CallView)
-  })
-  afterAll(() => ledger.close())
+  // 2024-01-20 .. 2024-04-08: a leap February, two whole months and two partial ones.
+  const f = projectedLedger(() => generateCalls(300, 5, "cal_m", { from: "2024-01-20T00:00:00.000Z", days: 80 }))
 
   const ranges: ReadonlyArray<[string, CallStatsQuery]> = [
     ["everything", {}],
@@ -193,21 +195,19 @@ describe("call stats over several months (whole months from the monthly rollup)"
     ["no start, to a mid-month instant", { to: "2024-03-15T08:00:00Z" }]
   ]
 
-  it.each(ranges)("%s: equals a direct computation over the calls", (_name, query) => {
-    expect(readCallStats(ledger.db, query)).toEqual(directStats(all, query))
-  })
+  itEqualsDirectStats(f, ranges)
 
   it("the calls span four months", () => {
-    const months = new Set(readCallStats(ledger.db).daily.map((d) => d.date.slice(0, 7)))
+    const months = new Set(readCallStats(f.ledger.db).daily.map((d) => d.date.slice(0, 7)))
     expect([...months].sort()).toEqual(["2024-01", "2024-02", "2024-03", "2024-04"])
   })
 
   it("a file from before the monthly rollup gets it built from the calls when the projection opens", () => {
     const query = { campaignId: "cmp_b", from: "2024-01-25", to: "2024-03-31" }
-    const before = readCallStats(ledger.db, query)
-    ledger.db.exec("DROP TABLE call_stats_monthly")
-    callStatsProjection(ledger.db)
-    expect((ledger.db.prepare("SELECT count(*) AS n FROM call_stats_monthly").get() as { n: number }).n).toBeGreaterThan(0)
-    expect(readCallStats(ledger.db, query)).toEqual(before)
+    const before = readCallStats(f.ledger.db, query)
+    f.ledger.db.exec("DROP TABLE call_stats_monthly")
+    callStatsProjection(f.ledger.db)
+    expect((f.ledger.db.prepare("SELECT count(*) AS n FROM call_stats_monthly").get() as { n: number }).n).toBeGreaterThan(0)
+    expect(readCallStats(f.ledger.db, query)).toEqual(before)
   })
 })
