@@ -7,7 +7,7 @@
 import type Database from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
-import { endOfUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
+import { addUtcDays, endOfUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
 
 /** The `calls` columns counted by value; `language` folds ASCII case as its NOCASE collation does. */
 export const countedColumns = [
@@ -219,7 +219,7 @@ const normalisedInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 
 /**
  * Calls started within `[from, to]` (normalised ISO instants, either may be absent): whole days
- * from the per-day counts, the partial first and last day from the `started_at` index. Null when
+ * from the per-day counts, a partial first and last day from the `started_at` index. Null when
  * an instant is not in the normalised form the days are cut from.
  */
 export const countedStartedBetween = (db: SqliteDatabase, from: string | undefined, to: string | undefined): number | null => {
@@ -228,21 +228,27 @@ export const countedStartedBetween = (db: SqliteDatabase, from: string | undefin
   if (s === undefined) {
     s = {
       days: db.prepare(
-        `SELECT coalesce(sum(calls), 0) AS calls FROM call_counts WHERE dimension = '${startedDays}' AND value > ? AND value < ?`
+        `SELECT coalesce(sum(calls), 0) AS calls FROM call_counts WHERE dimension = '${startedDays}' AND value >= ? AND value <= ?`
       ),
       between: db.prepare("SELECT count(*) AS calls FROM calls WHERE started_at >= ? AND started_at <= ?")
     }
     rangeStatements.set(db, s)
   }
   const between = (lo: string, hi: string): number => s.between.get(lo, hi)!.calls
-  if (from !== undefined && to !== undefined) {
-    if (from > to) return 0
-    if (utcDay(from) === utcDay(to)) return between(from, to)
-  }
   const fromDay = from === undefined ? undefined : utcDay(from)
   const toDay = to === undefined ? undefined : utcDay(to)
-  let calls = s.days.get(fromDay ?? "", toDay ?? "~")!.calls
-  if (from !== undefined) calls += between(from, endOfUtcDay(fromDay!))
-  if (to !== undefined) calls += between(startOfUtcDay(toDay!), to)
+  // An edge day the range covers whole (a bare date's bounds) is counted from its day row, not
+  // call by call: a week of bare dates at 10k calls a day counted 20k index entries (0.3 ms).
+  const wholeFrom = fromDay === undefined || from === startOfUtcDay(fromDay)
+  const wholeTo = toDay === undefined || to === endOfUtcDay(toDay)
+  if (from !== undefined && to !== undefined) {
+    if (from > to) return 0
+    if (fromDay === toDay && !(wholeFrom && wholeTo)) return between(from, to)
+  }
+  const firstDay = fromDay === undefined ? "" : wholeFrom ? fromDay : addUtcDays(fromDay, 1)
+  const lastDay = toDay === undefined ? "~" : wholeTo ? toDay : addUtcDays(toDay, -1)
+  let calls = s.days.get(firstDay, lastDay)!.calls
+  if (!wholeFrom) calls += between(from!, endOfUtcDay(fromDay!))
+  if (!wholeTo) calls += between(startOfUtcDay(toDay!), to!)
   return calls
 }
