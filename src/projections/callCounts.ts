@@ -7,7 +7,7 @@
 import type Database from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
-import { addUtcDays, endOfUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
+import { endOfUtcDay, firstWholeUtcDay, lastWholeUtcDay, startOfUtcDay, utcDay } from "./utcInstant.js"
 
 /** The `calls` columns counted by value; `language` folds ASCII case as its NOCASE collation does. */
 export const countedColumns = [
@@ -235,20 +235,16 @@ export const countedStartedBetween = (db: SqliteDatabase, from: string | undefin
     rangeStatements.set(db, s)
   }
   const between = (lo: string, hi: string): number => s.between.get(lo, hi)!.calls
-  const fromDay = from === undefined ? undefined : utcDay(from)
-  const toDay = to === undefined ? undefined : utcDay(to)
   // An edge day the range covers whole (a bare date's bounds) is counted from its day row, not
   // call by call: a week of bare dates at 10k calls a day counted 20k index entries (0.3 ms).
-  const wholeFrom = fromDay === undefined || from === startOfUtcDay(fromDay)
-  const wholeTo = toDay === undefined || to === endOfUtcDay(toDay)
+  const firstDay = from === undefined ? "" : firstWholeUtcDay(from)
+  const lastDay = to === undefined ? "~" : lastWholeUtcDay(to)
   if (from !== undefined && to !== undefined) {
     if (from > to) return 0
-    if (fromDay === toDay && !(wholeFrom && wholeTo)) return between(from, to)
+    if (firstDay > lastDay && utcDay(from) === utcDay(to)) return between(from, to)
   }
-  const firstDay = fromDay === undefined ? "" : wholeFrom ? fromDay : addUtcDays(fromDay, 1)
-  const lastDay = toDay === undefined ? "~" : wholeTo ? toDay : addUtcDays(toDay, -1)
   let calls = s.days.get(firstDay, lastDay)!.calls
-  if (!wholeFrom) calls += between(from!, endOfUtcDay(fromDay!))
-  if (!wholeTo) calls += between(startOfUtcDay(toDay!), to!)
+  if (from !== undefined && firstDay !== utcDay(from)) calls += between(from, endOfUtcDay(utcDay(from)))
+  if (to !== undefined && lastDay !== utcDay(to)) calls += between(startOfUtcDay(utcDay(to)), to)
   return calls
 }

@@ -31,8 +31,8 @@ import { advanceCallStatus } from "./callStatus.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
 import {
-  addUtcDays, addUtcHours, addUtcMonths, endOfUtcDay, endOfUtcHour, firstDayOfUtcMonth, lastDayOfUtcMonth, startOfUtcDay,
-  startOfUtcHour, toUtcInstant, utcDay, utcHour, utcMonth
+  addUtcHours, addUtcMonths, endOfUtcDay, endOfUtcHour, firstDayOfUtcMonth, firstWholeUtcDay, lastDayOfUtcMonth,
+  lastWholeUtcDay, startOfUtcDay, startOfUtcHour, toUtcInstant, utcDay, utcHour, utcMonth
 } from "./utcInstant.js"
 
 /** Name of the stats projection's checkpoint. */
@@ -568,12 +568,8 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
     }
   }
   if (from === undefined || to === undefined || from <= to) {
-    const firstWholeDay = from === undefined
-      ? undefined
-      : from === startOfUtcDay(utcDay(from)) ? utcDay(from) : addUtcDays(utcDay(from), 1)
-    const lastWholeDay = to === undefined
-      ? undefined
-      : to === endOfUtcDay(utcDay(to)) ? utcDay(to) : addUtcDays(utcDay(to), -1)
+    const firstWholeDay = from === undefined ? undefined : firstWholeUtcDay(from)
+    const lastWholeDay = to === undefined ? undefined : lastWholeUtcDay(to)
     if (firstWholeDay !== undefined && lastWholeDay !== undefined && firstWholeDay > lastWholeDay) {
       // No whole day inside: one partial day, or the ends of two consecutive ones.
       if (utcDay(from!) === utcDay(to!)) countWithinDay(from!, to!)

@@ -33,6 +33,13 @@ export const endOfUtcDay = (day: string): string => `${day}T23:59:59.999Z`
 export const addUtcDays = (day: string, days: number): string =>
   new Date(Date.parse(startOfUtcDay(day)) + days * millisPerDay).toISOString().slice(0, 10)
 
+/** The first UTC day that starts at or after the normalised instant `from`: its own day when it is that day's start. */
+export const firstWholeUtcDay = (from: string): string =>
+  from === startOfUtcDay(utcDay(from)) ? utcDay(from) : addUtcDays(utcDay(from), 1)
+
+/** The last UTC day that ends at or before the normalised instant `to`: its own day when it is that day's last millisecond. */
+export const lastWholeUtcDay = (to: string): string => to === endOfUtcDay(utcDay(to)) ? utcDay(to) : addUtcDays(utcDay(to), -1)
+
 /** The UTC hour (`YYYY-MM-DDTHH`) of a normalised instant. */
 export const utcHour = (instant: string): string => instant.slice(0, 13)
 
