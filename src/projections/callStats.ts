@@ -511,17 +511,16 @@ export const readCallStats = (db: SqliteDatabase, query: CallStatsQuery = {}): C
     }
   }
   const scope = query.campaignId === undefined ? "all" : `c:${query.campaignId}`
-  /** Adds the whole hours `[first, last]` of one day, summed per metric and key, to the day and the whole range. */
-  const addHours = (first: string, last: string): void => {
-    const day = dayAmounts(utcDay(first))
-    for (const [metric, key, amount] of s.hourly.all(scope, first, last) as Array<[string, string, number]>) {
-      addInto(day, `${metric}${sep}${key}`, amount)
+  /** Adds summed rollup rows `[metric, key, amount]` to the whole range, and to `day` when given. */
+  const addTotals = (rows: ReadonlyArray<[string, string, number]>, day?: Amounts): void => {
+    for (const [metric, key, amount] of rows) {
       addInto(all, `${metric}${sep}${key}`, amount)
+      if (day !== undefined) addInto(day, `${metric}${sep}${key}`, amount)
     }
   }
-  const addTotals = (rows: ReadonlyArray<[string, string, number]>): void => {
-    for (const [metric, key, amount] of rows) addInto(all, `${metric}${sep}${key}`, amount)
-  }
+  /** Adds the whole hours `[first, last]` of one day to the day and the whole range. */
+  const addHours = (first: string, last: string): void =>
+    addTotals(s.hourly.all(scope, first, last) as Array<[string, string, number]>, dayAmounts(utcDay(first)))
   /**
    * Adds whole days `[first, last]` (`minDay` / `maxDay` for no bound): their sums to the range,
    * from whole months and the days of the edge months; their headline metrics to each day.
