@@ -19,7 +19,6 @@
  * takes the read-decide-append path in the caller's own fiber.
  */
 import { Clock, Effect, Either, Exit } from "effect"
-import { parse as uuidParse, v5 as uuidv5 } from "uuid"
 import { decide, foldCall } from "../domain/callDecider.js"
 import type { CallCommand } from "../domain/callCommands.js"
 import { CallNotFound } from "../domain/callErrors.js"
@@ -30,17 +29,18 @@ import { evolve, initialState } from "../domain/callState.js"
 import type { CallState } from "../domain/callState.js"
 import { EventStore } from "./eventStore.js"
 import type { AppendResult, EventStoreService, EventToAppend, Position, RecordedEvent } from "./eventStore.js"
+import { uuidV5In } from "./uuidV5.js"
 
 /** Namespace of the ledger's deterministic event ids (UUID v5, RFC 9562 §5.5). */
 export const eventIdNamespace = "6f1c8f1e-2f0b-4c55-9b0e-7c4b7d4f3a10"
 
-const namespaceBytes = uuidParse(eventIdNamespace)
+const eventIdOf = uuidV5In(eventIdNamespace)
 
 /**
  * Deterministic event id: the same command and index always give the same id, the UUID v5 of
- * `<commandId>:<index>` (the namespace passed as bytes, so `uuid` does not parse it on every call).
+ * `<commandId>:<index>` in `eventIdNamespace`.
  */
-export const eventIdFor = (commandId: string, index: number): string => uuidv5(`${commandId}:${index}`, namespaceBytes)
+export const eventIdFor = (commandId: string, index: number): string => eventIdOf(`${commandId}:${index}`)
 
 /** Correlation of a command with what caused it, written into every event's metadata. */
 export interface CommandContext {
