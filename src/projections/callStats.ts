@@ -27,6 +27,7 @@ import type { CallStatus, Outcome } from "../domain/values.js"
 import { canonicalLanguageTag } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
+import { changedColumnsWriter } from "./changedColumns.js"
 import { advanceCallStatus } from "./callStatus.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -244,9 +245,10 @@ interface PendingStats {
 export const callStatsProjection: Projection = (db) => {
   ensureStatsTables(db)
   const select = db.prepare<[string], StatsRow>("SELECT * FROM call_stats_calls WHERE call_id = ?")
-  const upsert = db.prepare(
+  const insert = db.prepare(
     `INSERT OR REPLACE INTO call_stats_calls (${statsColumns.join(", ")}) VALUES (${statsColumns.map((c) => `@${c}`).join(", ")})`
   )
+  const update = changedColumnsWriter<StatsRow>(db, "call_stats_calls", "call_id", statsColumns)
   const writers = rollups.map(({ column, table }) => ({
     bump: db.prepare(
       `INSERT INTO ${table} (scope, ${column}, metric, key, amount) VALUES (?, ?, ?, ?, ?)
@@ -298,8 +300,8 @@ export const callStatsProjection: Projection = (db) => {
       try {
         const deltas = rollups.map(() => new Map<string, number>())
         for (const { row, stored } of pending.values()) {
-          if (stored !== null && statsColumns.every((c) => stored[c] === row[c])) continue
-          upsert.run(row)
+          if (stored === null) insert.run(row)
+          else if (!update(row, stored)) continue
           if (rebuilding) continue
           if (stored !== null) addToRollups(deltas, stored, stored.started_at, 1, stored.duration_seconds, -1)
           addToRollups(deltas, row, row.started_at, 1, row.duration_seconds)

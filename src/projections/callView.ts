@@ -15,6 +15,7 @@ import { callCountsOf, callCountsSchema, countedCalls, countedCampaignDispositio
 import type { CountedColumn } from "./callCounts.js"
 import { advanceCallStatus, liveStatuses } from "./callStatus.js"
 import { BatchRows } from "./batchRows.js"
+import { changedColumnsWriter } from "./changedColumns.js"
 import { mergeJson } from "./jsonMerge.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -338,17 +339,7 @@ export const callViewProjection: Projection = (db) => {
   const selectRowid = db.prepare<[string], { rowid: number }>("SELECT rowid FROM calls WHERE id = ?")
   const unindex = db.prepare("DELETE FROM calls_search WHERE rowid = ?")
   const index = db.prepare("INSERT INTO calls_search (rowid, id, from_number, to_number) VALUES (?, ?, ?, ?)")
-  // Only changed columns are SET, so SQLite leaves the indexes of unchanged columns alone.
-  const updates = new Map<string, Database.Statement>()
-  const updateFor = (columns: ReadonlyArray<string>): Database.Statement => {
-    const key = columns.join(",")
-    let statement = updates.get(key)
-    if (statement === undefined) {
-      statement = db.prepare(`UPDATE calls SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`)
-      updates.set(key, statement)
-    }
-    return statement
-  }
+  const update = changedColumnsWriter<CallRow>(db, "calls", "id", rowColumns)
   const counts = callCountsOf(db)
   const pending = new BatchRows<PendingCall>()
   const registered = pendingCalls.get(db)
@@ -374,13 +365,7 @@ export const callViewProjection: Projection = (db) => {
   const write = (call: PendingCall): void => {
     const row = toRow(call.state.view, call.state.outcomeOverride)
     if (call.stored === null) return insert(row)
-    const current = call.stored
-    const changed = rowColumns.filter((c) => c !== "id" && row[c] !== current[c])
-    if (changed.length === 0) return
-    const params: Record<string, unknown> = { id: row.id }
-    for (const c of changed) params[c] = row[c]
-    updateFor(changed).run(params)
-    if (!rebuilding) counts.change(current, row)
+    if (update(row, call.stored) && !rebuilding) counts.change(call.stored, row)
   }
   return {
     name: callViewName,
