@@ -7,6 +7,7 @@ import {
   AnsweredBy, CallStatus, CallType, Direction, Disposition, E164, EndReason, EndStatus, JsonObject, LanguageTag,
   Outcome, Sentiment, Speaker, WorkflowEndReason
 } from "../domain/values.js"
+import { hasLoneSurrogate } from "../store/uuidV5.js"
 
 const strict = { parseOptions: { onExcessProperty: "error" } } as const
 const optional = Schema.optional
@@ -55,9 +56,20 @@ export const CreateCallBody = Schema.Struct({
 )
 export type CreateCallBody = typeof CreateCallBody.Type
 
+/**
+ * A command id: it names the events' ids (UUID v5 of its UTF-8 bytes, `store/uuidV5.ts`), and a
+ * lone UTF-16 surrogate has no UTF-8 form (encoders write U+FFFD, so `"\ud800"` and `"\ufffd"`
+ * would name the same events).
+ */
+const CommandId = Schema.String.pipe(
+  Schema.minLength(1),
+  Schema.maxLength(200),
+  Schema.filter((s) => !hasLoneSurrogate(s), { message: () => "command_id must be well-formed Unicode (a lone surrogate such as \ud800 is not)" })
+)
+
 const base = {
   /** Idempotency key of this report: the same id sent again appends nothing new. Also `Idempotency-Key`. */
-  command_id: optional(Schema.String.pipe(Schema.minLength(1), Schema.maxLength(200))),
+  command_id: optional(CommandId),
   /** When it happened at the source; default: when the ledger receives it. */
   occurred_at: optional(IsoDateTime)
 }

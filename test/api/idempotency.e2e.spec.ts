@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import { expectStatus, getCall, placeCall, reportOk, twilioOk } from "../fixtures/callDriver.js"
 import { newCallSid, twilioStatus } from "../fixtures/ledgerClient.js"
 import { serviceForSpecFile } from "../fixtures/ledgerServer.js"
+import { expectWritesNothing } from "../fixtures/writesNothing.js"
 
 const { api } = serviceForSpecFile()
 
@@ -69,5 +70,18 @@ describe("idempotency", () => {
     expect((await reportOk(api, id, end)).appended).toEqual([])
     expect(await api.position()).toBe(endedPosition)
     expect((await getCall(api, id)).status).toBe("completed")
+  })
+
+  it("a command_id with a lone surrogate is a 400 naming command_id and writes nothing (it has no UTF-8 form to name events by)", async () => {
+    const id = (await placeCall(api, { phone: "+919876543210", name: "Priya Sharma", campaign_id: "cmp_idem_surrogate" })).id as string
+    // JSON.stringify writes the lone half as the escape \ud800, which the server parses back into it.
+    for (const commandId of ["\ud800", "cmd-\udfff-1"]) {
+      const response = await expectWritesNothing(api, () => api.report(id, { type: "answered", answered_by: "human", command_id: commandId }))
+      expect(response.status, response.text).toBe(400)
+      const named = [response.body.field, ...(response.body.issues ?? []).map((i: { path: Array<unknown> }) => String(i.path[0]))]
+      expect(named, response.text).toContain("command_id")
+    }
+    // The same report with a well-formed id (an emoji is a surrogate pair) is taken.
+    expect((await reportOk(api, id, { type: "answered", answered_by: "human", command_id: "cmd-😀-1" })).appended).toEqual(["CallAnswered"])
   })
 })

@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from "uuid"
 import { describe, expect, it } from "vitest"
 import { eventIdFor, eventIdNamespace } from "../../src/store/callCommandHandler.js"
-import { uuidV5In } from "../../src/store/uuidV5.js"
+import { hasLoneSurrogate, uuidV5In } from "../../src/store/uuidV5.js"
 
 describe("eventIdFor", () => {
   it("is the RFC 9562 UUID v5 of `<commandId>:<index>` in the ledger's namespace, as the uuid package computes it", () => {
@@ -31,5 +31,18 @@ describe("uuidV5In", () => {
       variants.add(id[19]!)
     }
     expect([...variants].sort()).toEqual(["8", "9", "a", "b"])
+  })
+
+  it("refuses a name with a lone surrogate, as the uuid package does, instead of hashing it as U+FFFD", () => {
+    for (const name of ["\ud800", "a\udbffb", "\udc00", "x\ud83d"]) {
+      expect(hasLoneSurrogate(name)).toBe(true)
+      expect(() => uuidv5(name, namespace)).toThrow()
+      expect(() => ours(name)).toThrow(TypeError)
+    }
+    // A surrogate pair is one code point (😀), and U+FFFD itself is an ordinary character.
+    for (const name of ["😀", "\ufffd", "\ud83d\ude00:0"]) {
+      expect(hasLoneSurrogate(name)).toBe(false)
+      expect(ours(name)).toBe(uuidv5(name, namespace))
+    }
   })
 })
