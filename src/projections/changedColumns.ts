@@ -1,8 +1,10 @@
 /**
- * Writes a stored row's changed columns only. SQLite updates an index only when the UPDATE sets one
- * of its columns (sqlite.org/lang_update.html), so a live call's status change rewrites the row and
- * its status indexes, not every index of the table. `INSERT OR REPLACE` deletes the row and inserts
- * it anew under a new rowid: every index and two table pages each time.
+ * Writes a stored row's changed columns only. An UPDATE rewrites only the indexes that use a column
+ * it SETs: as a key, in an indexed expression, or in a partial index's WHERE (`calls_live`, on
+ * status); SQLite's `src/update.c`, `indexColumnIsBeingUpdated` and `indexWhereClauseMightChange`.
+ * So a live call's status change rewrites the row and its status indexes, not every index of the
+ * table. `INSERT OR REPLACE` deletes the row and inserts it anew under a new rowid: every index and
+ * two table pages each time.
  */
 import type Database from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
