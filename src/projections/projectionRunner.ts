@@ -58,7 +58,10 @@ export interface ProjectionRunnerOptions {
    * read at once, so a write is applied as soon as it is seen.
    */
   readonly batchWindow?: Duration.DurationInput | undefined
-  /** Events per `readAll` page, and per transaction, in `catchUp` and `rebuild`. Default 10 000. */
+  /**
+   * Events per page, and per transaction, in `catchUp` and `rebuild`. Default 10 000. A store that
+   * reads in process (`readAllNow`) is read inside the transaction 500 events at a time.
+   */
   readonly pageSize?: number | undefined
   /** Called after each committed batch (also registered later with `onBatch`). */
   readonly onBatch?: ((batch: BatchCommitted) => void) | undefined
@@ -95,7 +98,8 @@ export interface ProjectionRunner {
    * Resets the named read models (all when omitted) and their checkpoints, then replays the log
    * from zero in pages of `pageSize` events per transaction. A projection with `beginRebuild` /
    * `endRebuild` builds its indexes and derived tables once at the head instead of row by row.
-   * The connection reads through a memory map until then (`withMemoryMap`). A running `run`
+   * The connection reads through a memory map until then (`withMemoryMap`). The event loop gets
+   * a turn between pages, so a serving process goes on answering requests, and a running `run`
    * keeps feeding the other projections meanwhile and takes the rebuilt ones back once they
    * reach the head.
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
@@ -132,6 +136,12 @@ const firstAfter = (events: ReadonlyArray<RecordedEvent>, checkpoint: Position |
   while (i < events.length && comparePositions(events[i]!.position, checkpoint) <= 0) i++
   return i
 }
+
+/** Resumes after the event loop's pending I/O and timers had their turn (`setImmediate`). */
+const nextEventLoopTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const immediate = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(immediate))
+})
 
 /** The lowest checkpoint of `names`; null when any of them has none (start from the beginning). */
 const lowest = (checkpoints: Checkpoints, names: ReadonlyArray<string>): Position | null => {
@@ -185,24 +195,28 @@ export const makeProjectionRunner = (
 
     // Checkpoints are read inside each transaction, so a second process on the same file
     // (a CLI next to the server) skips what the other already applied.
-    const applyBatch = db.transaction(
-      (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): Checkpoints => {
+    const inTransaction = <A extends ReadonlyArray<unknown>>(run: (...args: A) => Checkpoints) =>
+      db.transaction((selected: ReadonlyArray<ProjectionHandler>, ...args: A): Checkpoints => {
         try {
-          return applyEvents(events, selected)
+          return run(...args)
         } catch (error) {
           for (const handler of selected) handler.discard?.()
           throw error
         }
-      }
-    )
+      })
+
     /**
-     * Applies a batch (events in log order) to each handler from its first event after its
-     * checkpoint, which then moves to the batch's last event. The start is found once per handler,
-     * not compared per event and handler (a rebuild of 1M events spent 0.6 s in that loop).
+     * Applies `events` (in log order) to each handler from its first event after its checkpoint in
+     * `from`, marking in `applied` the handlers that got any. The start is found once per handler
+     * and call, not compared per event and handler (a rebuild of 1M events spent 0.6 s in that loop).
      */
-    const applyEvents = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): Checkpoints => {
-      const checkpoints = loadCheckpoints()
-      const starts = selected.map((h) => firstAfter(events, checkpoints.get(h.name) ?? null))
+    const applyEach = (
+      events: ReadonlyArray<RecordedEvent>,
+      selected: ReadonlyArray<ProjectionHandler>,
+      from: Checkpoints,
+      applied: Array<boolean>
+    ): void => {
+      const starts = selected.map((h) => firstAfter(events, from.get(h.name) ?? null))
       const prefixes = selected.map((h) => prefixesOf.get(h.name)!)
       for (let i = 0; i < events.length; i++) {
         const event = events[i]!
@@ -225,6 +239,18 @@ export const makeProjectionRunner = (
           }
         }
       }
+      starts.forEach((start, j) => {
+        if (start < events.length) applied[j] = true
+      })
+    }
+
+    /** Ends a batch: each handler writes what it kept (`flush`), and those that applied an event move their checkpoint to `last`. */
+    const finishBatch = (
+      selected: ReadonlyArray<ProjectionHandler>,
+      checkpoints: Checkpoints,
+      last: Position | undefined,
+      applied: ReadonlyArray<boolean>
+    ): Checkpoints => {
       for (const handler of selected) {
         try {
           handler.flush?.()
@@ -232,14 +258,55 @@ export const makeProjectionRunner = (
           throw new ProjectionFailed({ projection: handler.name, event: null, cause })
         }
       }
-      const last = events[events.length - 1]?.position
       selected.forEach((handler, j) => {
-        if (last === undefined || starts[j]! >= events.length) return
+        if (last === undefined || !applied[j]) return
         checkpoints.set(handler.name, last)
         saveCheckpoint.run(handler.name, positionToString(last))
       })
       return checkpoints
     }
+
+    /** One batch read before its transaction: the live loop's, and every page on a store without `readAllNow`. */
+    const applyBatch = inTransaction((events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>) => {
+      const checkpoints = loadCheckpoints()
+      const applied = selected.map(() => false)
+      applyEach(events, selected, checkpoints, applied)
+      return finishBatch(selected, checkpoints, events[events.length - 1]?.position, applied)
+    })
+
+    /** Events a page read inside its transaction reads at a time. */
+    const chunkSize = 500
+
+    /**
+     * A page of `catchUp` or `rebuild` read inside its transaction, `chunkSize` events at a time,
+     * each chunk applied as it is read: the page's parsed events die young instead of all staying
+     * alive to its end (10 000 of them outlive V8's young generation, so scavenges copied them and
+     * promoted most). Its events and last position go to `page`.
+     */
+    const applyStreamed = inTransaction((
+      page: { events: number; last: Position | undefined },
+      selected: ReadonlyArray<ProjectionHandler>,
+      readNow: NonNullable<EventStoreService["readAllNow"]>
+    ) => {
+      const checkpoints = loadCheckpoints()
+      const applied = selected.map(() => false)
+      let after = lowest(checkpoints, selected.map((h) => h.name)) ?? undefined
+      let events = 0
+      let last: Position | undefined
+      while (events < pageSize) {
+        const wanted = Math.min(chunkSize, pageSize - events)
+        const chunk = readNow({ after, maxCount: wanted, filter: followed })
+        if (chunk.length > 0) {
+          applyEach(chunk, selected, checkpoints, applied)
+          last = after = chunk[chunk.length - 1]!.position
+          events += chunk.length
+        }
+        if (chunk.length < wanted) break
+      }
+      page.events = events
+      page.last = last
+      return finishBatch(selected, checkpoints, last, applied)
+    })
 
     let checkpoints = loadCheckpoints()
     let failure: ProjectionFailed | null = null
@@ -282,23 +349,25 @@ export const makeProjectionRunner = (
         return publish
       }).pipe(Effect.zipRight(Effect.fail(error)))
 
-    /** Applies a batch in one transaction, synchronously; the failure to stop with, or null. */
-    const applyNow = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): ProjectionFailed | null => {
+    /** Runs a batch's transaction, synchronously; the failure to stop with, or null. */
+    const commitNow = (transaction: () => Checkpoints): ProjectionFailed | null => {
       if (failure !== null) return failure
-      if (events.length === 0) return null
       try {
-        checkpoints = applyBatch.immediate(events, selected)
+        checkpoints = transaction()
         return null
       } catch (error) {
         return error instanceof ProjectionFailed ? error : new ProjectionFailed({ projection: "*", event: null, cause: error })
       }
     }
 
+    /** Applies a batch in one transaction, synchronously; the failure to stop with, or null. */
+    const applyNow = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): ProjectionFailed | null =>
+      events.length === 0 && failure === null ? null : commitNow(() => applyBatch.immediate(selected, events, selected))
+
     /** Publishes the new position and tells the listeners about a committed batch. */
-    const announce = (events: ReadonlyArray<RecordedEvent>, mode: BatchCommitted["mode"]): Effect.Effect<void> => {
-      const last = events[events.length - 1]
+    const announce = (last: Position | undefined, events: number, mode: BatchCommitted["mode"]): Effect.Effect<void> => {
       if (last === undefined) return Effect.void
-      const batch: BatchCommitted = { position: last.position, events: events.length, mode }
+      const batch: BatchCommitted = { position: last, events, mode }
       return publish.pipe(
         Effect.zipRight(Effect.forEach([...listeners], (listener) =>
           Effect.try(() => listener(batch)).pipe(
@@ -322,7 +391,7 @@ export const makeProjectionRunner = (
               if (error !== null) return stop(error)
               liveLast = events[events.length - 1]?.position ?? liveLast
               refreshPlannerStatistics(events.length, false)
-              return announce(events, "live")
+              return announce(events[events.length - 1]?.position, events.length, "live")
             }), { discard: true })
         )
       )
@@ -346,20 +415,32 @@ export const makeProjectionRunner = (
     ): Effect.Effect<number, ProjectionFailed> =>
       Effect.gen(function*() {
         let total = 0
+        const readNow = store.readAllNow
         for (;;) {
-          const after = lowest(loadCheckpoints(), selected().map((h) => h.name)) ?? undefined
-          const page = yield* store.readAll({ after, maxCount: pageSize, filter: followed })
+          const events = readNow === undefined
+            ? yield* store.readAll({ after: lowest(loadCheckpoints(), selected().map((h) => h.name)) ?? undefined, maxCount: pageSize, filter: followed })
+            : undefined
           const finished = yield* Effect.suspend(() => {
-            const error = applyNow(page, selected())
+            const handlers = selected()
+            const page = events === undefined
+              ? { events: 0, last: undefined }
+              : { events: events.length, last: events[events.length - 1]?.position }
+            const error = events === undefined
+              ? commitNow(() => applyStreamed.immediate(handlers, page, handlers, readNow!))
+              : applyNow(events, handlers)
             if (error !== null) return stop(error)
-            total += page.length
-            const finished = done(page.length)
-            refreshPlannerStatistics(page.length, finished)
-            return announce(page, mode).pipe(Effect.as(finished))
+            total += page.events
+            const finished = done(page.events)
+            refreshPlannerStatistics(page.events, finished)
+            return announce(page.last, page.events, mode).pipe(Effect.as(finished))
           })
           if (finished) return total
-          // Lets the live loop in between pages of a long rebuild.
-          yield* Effect.yieldNow()
+          // Lets the event loop in between pages of a long rebuild: requests, the commands' group
+          // commits and the live loop's batches. A page of an in-process store is read and applied
+          // in one synchronous step, and \`Effect.yieldNow\` resumes on a microtask (Effect's scheduler
+          // gives the event loop a turn only after 2,048 of them), so a rebuild in a serving process
+          // held every request until its end.
+          yield* nextEventLoopTurn
         }
       })
 

@@ -131,6 +131,11 @@ export interface EventStoreService {
   ) => Effect.Effect<ReadonlyArray<RecordedEvent>, StreamDeleted>
   /** Events of `$all` in position order. */
   readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>>
+  /**
+   * `readAll`, synchronously: only the stores that read in process (SQLite, memory) have it. The
+   * projection runner reads a replay's page inside its transaction with it, a chunk at a time.
+   */
+  readonly readAllNow?: ((options?: ReadAllOptions) => ReadonlyArray<RecordedEvent>) | undefined
   /** Position of the last event in `$all`, null when empty. */
   readonly headPosition: Effect.Effect<Position | null>
   /**

@@ -280,14 +280,20 @@ describe("projection runner", () => {
     second.db.close()
   })
 
-  it("rebuilding one projection while the live runner follows new writes ends with the same rows as a fresh run", async () => {
+  // A remote store has no synchronous read, so the runner reads each page before its transaction;
+  // an in-process one (`readAllNow`) is read inside it, a chunk at a time.
+  it.each([
+    ["read before its transaction (a remote store)", false],
+    ["read inside its transaction (an in-process store)", true]
+  ])("rebuilding one projection while the live runner follows new writes, each page %s, ends with the same rows as a fresh run", async (_, inProcess) => {
     const memory = makeMemoryEventStore()
-    // Rebuild pages (60 events) arrive a few ms after they were read, as over a network, so live
+    // Remote pages (60 events) arrive a few ms after they were read, as over a network, so live
     // batches of newer writes commit between a page's read and its commit.
-    const store: EventStoreService = {
+    const store: EventStoreService = inProcess ? memory : {
       ...memory,
       readAll: (options) =>
-        options?.maxCount === 60 ? Effect.tap(memory.readAll(options), () => Effect.sleep("3 millis")) : memory.readAll(options)
+        options?.maxCount === 60 ? Effect.tap(memory.readAll(options), () => Effect.sleep("3 millis")) : memory.readAll(options),
+      readAllNow: undefined
     }
     const commands = generateCalls(200, 17)
     await send(store, ...commands.slice(0, 500))
@@ -315,6 +321,27 @@ describe("projection runner", () => {
     expect(await Effect.runPromise(runner.waitFor(await headOf(store), "10 seconds"))).toBe(true)
     await Effect.runPromise(Fiber.interrupt(fiber))
     expect(dumpTables(db)).toEqual(await referenceDump(store))
+    db.close()
+  })
+
+  it("pages of an in-process store longer than a read chunk (500 events) are applied whole and once", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(800, 23))
+    // The reference is the live loop's, which reads each batch before its transaction.
+    const live = await openRunner(join(tempDir(), "live.db"), store)
+    await Effect.runPromise(Fiber.interrupt(await runToHead(live.runner, store)))
+    const expected = dumpTables(live.db)
+    live.db.close()
+
+    const { db, runner } = await openRunner(join(tempDir(), "paged.db"), store, allProjections, { pageSize: 1_200 })
+    const pages: Array<number> = []
+    runner.onBatch((batch) => pages.push(batch.events))
+    await Effect.runPromise(runner.catchUp)
+    expect(pages[0]).toBe(1_200)
+    expect(pages.reduce((a, b) => a + b, 0)).toBeGreaterThan(2_400)
+    expect(dumpTables(db)).toEqual(expected)
+    await Effect.runPromise(runner.rebuild())
+    expect(dumpTables(db)).toEqual(expected)
     db.close()
   })
 

@@ -127,6 +127,7 @@ export const makeMemoryEventStore = (): EventStoreService => {
         return Effect.succeed(options?.maxCount === undefined ? events : events.slice(0, options.maxCount))
       }),
     readAll: (options) => Effect.sync(() => readAllNow(options?.after, options?.maxCount ?? Number.MAX_SAFE_INTEGER, options?.filter)),
+    readAllNow: (options) => readAllNow(options?.after, options?.maxCount ?? Number.MAX_SAFE_INTEGER, options?.filter),
     headPosition: Effect.sync(() => all[all.length - 1]?.position ?? null),
     subscribeToAll: (options) =>
       catchUpSubscription({

@@ -263,6 +263,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       }),
     readAll: (options) =>
       Effect.sync(() => readAllNow(options?.after, options?.maxCount ?? -1, options?.filter)),
+    readAllNow: (options) => readAllNow(options?.after, options?.maxCount ?? -1, options?.filter),
     headPosition: Effect.sync(() => {
       const head = selectHead.get()?.position ?? null
       return head === null ? null : sequencePosition(head)
