@@ -132,8 +132,11 @@ export interface EventStoreService {
   /** Events of `$all` in position order. */
   readonly readAll: (options?: ReadAllOptions) => Effect.Effect<ReadonlyArray<RecordedEvent>>
   /**
-   * `readAll`, synchronously: only the stores that read in process (SQLite, memory) have it. The
-   * projection runner reads a replay's page inside its transaction with it, a chunk at a time.
+   * `readAll`, synchronously, for the stores that read in process (SQLite, memory; not
+   * EventStoreDB). Returns the events fully read (no cursor left open, so the caller may write
+   * through the same connection right after, in the same transaction); `maxCount` counts the events
+   * the filter keeps, and fewer than `maxCount` means the head was reached. The projection runner
+   * reads a replay's page inside its transaction with it, a chunk at a time.
    */
   readonly readAllNow?: ((options?: ReadAllOptions) => ReadonlyArray<RecordedEvent>) | undefined
   /** Position of the last event in `$all`, null when empty. */

@@ -324,25 +324,62 @@ describe("projection runner", () => {
     db.close()
   })
 
+  /** The rows the live loop (which reads each batch before its transaction) gives over the whole log, in a fresh file. */
+  const liveReference = async (store: EventStoreService) => {
+    const live = await openRunner(join(tempDir(), "live.db"), store)
+    await Effect.runPromise(Fiber.interrupt(await runToHead(live.runner, store)))
+    const rows = dumpTables(live.db)
+    live.db.close()
+    return rows
+  }
+
+  const checkpointOf = (db: ReturnType<typeof openSqliteDatabase>, projection: string): string | null =>
+    (db.prepare("SELECT position FROM projection_checkpoints WHERE projection = ?").get(projection) as { position: string } | undefined)
+      ?.position ?? null
+
   it("pages of an in-process store longer than a read chunk (500 events) are applied whole and once", async () => {
     const store = makeMemoryEventStore()
     await send(store, ...generateCalls(800, 23))
-    // The reference is the live loop's, which reads each batch before its transaction.
-    const live = await openRunner(join(tempDir(), "live.db"), store)
-    await Effect.runPromise(Fiber.interrupt(await runToHead(live.runner, store)))
-    const expected = dumpTables(live.db)
-    live.db.close()
+    const logLength = (await Effect.runPromise(store.readAll())).length
+    const expected = await liveReference(store)
 
     const { db, runner } = await openRunner(join(tempDir(), "paged.db"), store, allProjections, { pageSize: 1_200 })
     const pages: Array<number> = []
     runner.onBatch((batch) => pages.push(batch.events))
     await Effect.runPromise(runner.catchUp)
-    expect(pages[0]).toBe(1_200)
-    expect(pages.reduce((a, b) => a + b, 0)).toBeGreaterThan(2_400)
+    expect(logLength).toBeGreaterThan(2_400)
+    expect(pages.slice(0, -1).every((events) => events === 1_200), pages.join(",")).toBe(true)
+    expect(pages.reduce((a, b) => a + b, 0)).toBe(logLength)
     expect(dumpTables(db)).toEqual(expected)
     await Effect.runPromise(runner.rebuild())
     expect(dumpTables(db)).toEqual(expected)
     db.close()
+  })
+
+  it("across pages and read chunks, projections at different checkpoints each get every event once", async () => {
+    const store = makeMemoryEventStore()
+    const commands = generateCalls(1_000, 29)
+    await send(store, ...commands.slice(0, 1_700))
+    const path = join(tempDir(), "staggered.db")
+    const first = await openRunner(path, store, [callViewProjection, transcriptProjection])
+    await Effect.runPromise(first.runner.catchUp)
+    const resumedAt = checkpointOf(first.db, "call_view")
+    first.db.close()
+    await send(store, ...commands.slice(1_700))
+    // The call view and transcript resume inside the second page, and not on a chunk's edge.
+    const resumedAfter = Number(resumedAt!.split("/")[0])
+    expect(resumedAfter).toBeGreaterThan(1_200)
+    expect(resumedAfter).toBeLessThan(2_400)
+    expect(resumedAfter % 500).not.toBe(0)
+
+    const second = await openRunner(path, store, allProjections, { pageSize: 1_200 })
+    const callViewAfterEachPage: Array<string | null> = []
+    second.runner.onBatch(() => callViewAfterEachPage.push(checkpointOf(second.db, "call_view")))
+    await Effect.runPromise(second.runner.catchUp)
+    // The first page ended before the call view's checkpoint: it did not move back.
+    expect(callViewAfterEachPage[0]).toBe(resumedAt)
+    expect(dumpTables(second.db)).toEqual(await liveReference(store))
+    second.db.close()
   })
 
   it("each projection sees only the streams it names; the runner follows their union", async () => {
