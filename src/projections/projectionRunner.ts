@@ -418,6 +418,9 @@ export const makeProjectionRunner = (
         let total = 0
         const readNow = store.readAllNow
         for (;;) {
+          // Nothing selected (every projection is being rebuilt): the lowest checkpoint of none is
+          // the start, and the first page would be read again and again, applied to no one.
+          if (selected().length === 0) return total
           const events = readNow === undefined
             ? yield* store.readAll({ after: lowest(loadCheckpoints(), selected().map((h) => h.name)) ?? undefined, maxCount: pageSize, filter: followed })
             : undefined

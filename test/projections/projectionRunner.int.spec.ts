@@ -266,6 +266,38 @@ describe("projection runner", () => {
     second.db.close()
   })
 
+  it("a catch-up while every projection is being rebuilt reads nothing and returns at once", async () => {
+    const memory = makeMemoryEventStore()
+    // Rebuild pages take a few ms each, so the rebuild is still under way when the catch-up runs.
+    const store: EventStoreService = {
+      ...memory,
+      readAll: (options) => Effect.tap(memory.readAll(options), () => Effect.sleep("3 millis")),
+      readAllNow: undefined
+    }
+    await send(store, ...generateCalls(200, 31))
+    const { db, runner } = await openRunner(join(tempDir(), "all-rebuilding.db"), store, allProjections, { pageSize: 60 })
+    const catchUpBatches: Array<number> = []
+    let firstRebuildPage: () => void = () => {}
+    const rebuildUnderWay = new Promise<void>((resolve) => {
+      firstRebuildPage = resolve
+    })
+    runner.onBatch((batch) => {
+      if (batch.mode === "catch-up") catchUpBatches.push(batch.events)
+      if (batch.mode === "rebuild") firstRebuildPage()
+    })
+    let rebuildDone = false
+    const rebuilding = Effect.runPromise(runner.rebuild()).finally(() => {
+      rebuildDone = true
+    })
+    await rebuildUnderWay
+    await Effect.runPromise(runner.catchUp)
+    expect(rebuildDone).toBe(false)
+    expect(catchUpBatches).toEqual([])
+    await rebuilding
+    expect(dumpTables(db)).toEqual(await referenceDump(memory))
+    db.close()
+  })
+
   it("a projection added later is built from zero while the others resume from their checkpoints", async () => {
     const store = makeMemoryEventStore()
     await send(store, ...generateCalls(80, 13))
