@@ -7,7 +7,7 @@ import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
 import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
 import type {
-  AppendResult, EventFilter, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent
+  AppendResult, EventFilter, EventStoreService, EventToAppend, ExpectedRevision, Position, ReadAllOptions, RecordedEvent
 } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
 import { comparePositions, sequencePosition } from "../position.js"
@@ -104,6 +104,10 @@ export const makeMemoryEventStore = (): EventStoreService => {
   const isRefusal = (result: AppendResult | WrongExpectedRevision | StreamDeleted): result is WrongExpectedRevision | StreamDeleted =>
     result instanceof WrongExpectedRevision || result instanceof StreamDeleted
 
+  /** `readAll` and `readAllNow` of the port: one page, read now. */
+  const readAllPage = (options?: ReadAllOptions): Array<RecordedEvent> =>
+    readAllNow(options?.after, options?.maxCount ?? Number.MAX_SAFE_INTEGER, options?.filter)
+
   return {
     appendToStream: (streamId, events, expected) =>
       Effect.suspend(() => {
@@ -126,8 +130,8 @@ export const makeMemoryEventStore = (): EventStoreService => {
         const events = entry.events.filter((e) => e.revision >= from && e.revision >= entry.truncateBefore)
         return Effect.succeed(options?.maxCount === undefined ? events : events.slice(0, options.maxCount))
       }),
-    readAll: (options) => Effect.sync(() => readAllNow(options?.after, options?.maxCount ?? Number.MAX_SAFE_INTEGER, options?.filter)),
-    readAllNow: (options) => readAllNow(options?.after, options?.maxCount ?? Number.MAX_SAFE_INTEGER, options?.filter),
+    readAll: (options) => Effect.sync(() => readAllPage(options)),
+    readAllNow: readAllPage,
     headPosition: Effect.sync(() => all[all.length - 1]?.position ?? null),
     subscribeToAll: (options) =>
       catchUpSubscription({

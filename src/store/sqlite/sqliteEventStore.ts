@@ -12,7 +12,7 @@ import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
 import { EventStore, StreamDeleted, WrongExpectedRevision } from "../eventStore.js"
 import type {
-  AppendResult, EventFilter, EventMetadata, EventStoreService, EventToAppend, ExpectedRevision, Position, RecordedEvent,
+  AppendResult, EventFilter, EventMetadata, EventStoreService, EventToAppend, ExpectedRevision, Position, ReadAllOptions, RecordedEvent,
   StreamAppendOutcome
 } from "../eventStore.js"
 import { checkExpectedRevision } from "../expectedRevision.js"
@@ -237,6 +237,10 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   const remove = (hard: boolean) => (streamId: string, expected: ExpectedRevision) =>
     write<void>(() => removeNow(streamId, expected, hard))
 
+  /** `readAll` and `readAllNow` of the port: one page, read now. */
+  const readAllPage = (options?: ReadAllOptions): Array<RecordedEvent> =>
+    readAllNow(options?.after, options?.maxCount ?? -1, options?.filter)
+
   return {
     appendToStream: (streamId, events, expected) =>
       Effect.suspend(() => {
@@ -261,9 +265,8 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
         const from = Math.max(Number(options?.fromRevision ?? 0n), stream.truncate_before)
         return Effect.succeed(selectStreamEvents.all(streamId, from, options?.maxCount ?? -1).map(toRecorded))
       }),
-    readAll: (options) =>
-      Effect.sync(() => readAllNow(options?.after, options?.maxCount ?? -1, options?.filter)),
-    readAllNow: (options) => readAllNow(options?.after, options?.maxCount ?? -1, options?.filter),
+    readAll: (options) => Effect.sync(() => readAllPage(options)),
+    readAllNow: readAllPage,
     headPosition: Effect.sync(() => {
       const head = selectHead.get()?.position ?? null
       return head === null ? null : sequencePosition(head)
