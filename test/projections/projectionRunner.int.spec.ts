@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Fiber, Layer, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import { join } from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { handleCallCommand } from "../../src/store/callCommandHandler.js"
@@ -81,6 +81,28 @@ describe("projection runner", () => {
       // A position the log has not reached yet times out with false.
       const later = await Effect.runPromise(runner.waitFor(sequencePosition(1_000), "50 millis"))
       expect(later).toBe(false)
+    } finally {
+      await Effect.runPromise(Fiber.interrupt(fiber))
+      db.close()
+    }
+  })
+
+  it("waitFor with an infinite timeout waits until the position is applied; an interrupted one ends interrupted", async () => {
+    const store = makeMemoryEventStore()
+    const { db, runner } = await openRunner(join(tempDir(), "ryw-infinite.db"), store)
+    const fiber = Effect.runFork(runner.run)
+    try {
+      const [first] = await send(store, dial("cal_inf_1", "2024-02-01T09:14:03Z"))
+      await Effect.runPromise(runner.waitFor(first!.position!, "5 seconds"))
+      const next = sequencePosition(first!.position!.commit + 1n)
+      const forever = Effect.runFork(runner.waitFor(next, Duration.infinity))
+      const interrupted = Effect.runFork(runner.waitFor(next, "1 hour"))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(forever.unsafePoll()).toBeNull()
+      await Effect.runPromise(Fiber.interrupt(interrupted))
+      await send(store, dial("cal_inf_2", "2024-02-01T09:15:03Z"))
+      expect(await Effect.runPromise(Fiber.join(forever))).toBe(true)
+      expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(interrupted)))).toBe(true)
     } finally {
       await Effect.runPromise(Fiber.interrupt(fiber))
       db.close()
