@@ -8,6 +8,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { turnOffAllocationSitePretenuring } from "../src/api/v8Flags.js"
 import { appendThroughput } from "./appendThroughput.js"
 import type { BenchFigure, BenchRow } from "./benchTypes.js"
 import { commandLatency } from "./commandLatency.js"
@@ -61,6 +62,10 @@ export const runBench = async (options: { readonly scale: number; readonly only?
   const log = (message: string) => {
     if (options.quiet !== true) console.error(`[bench] ${message}`)
   }
+  // As in every process a ledger runs in (`callLedgerLayer`, the `call-ledger` command): the
+  // in-process figures run lower-level parts that leave V8's settings alone, so a full run and an
+  // `--only` run would otherwise differ by which figure built a ledger first.
+  turnOffAllocationSitePretenuring()
   const started = Date.now()
   const cpus = os.cpus()
   const machine = {

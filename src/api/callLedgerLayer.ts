@@ -11,6 +11,7 @@ import type { CallEventData } from "../domain/callEvents.js"
 import { decideCallCommand, handleCallCommand } from "../store/callCommandHandler.js"
 import { EventStore } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
+import { turnOffAllocationSitePretenuring } from "./v8Flags.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
 import { allProjections, listCalls, Projections, projectionsLayer, readCallView, readCallViews, readStoredCallView, readCallStats, readLiveCalls, readTranscript, isOnDoNotCallList, InvalidCallQuery } from "../projections/index.js"
 import type { CallListPage as ProjectedCallPage, Projection } from "../projections/index.js"
@@ -167,10 +168,13 @@ export interface CallLedgerOptions {
 /**
  * The ledger's services for one instance: `CallLedger`, `LedgerSettings`, `LedgerDatabase`,
  * `EventStore`, `Projections`, `WebhookDispatcher`, and `Dialer`, `DialQueue`, `AgentQueues`,
- * `IdempotencyKeys`.
+ * `IdempotencyKeys`. Building it first turns V8's allocation-site pretenuring off for the process
+ * (`v8Flags.ts` says why and how to keep it).
  */
 export const callLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions = {}) => {
-  const store = ledgerStoreLayer(config.store, config.databasePath)
+  const store = ledgerStoreLayer(config.store, config.databasePath).pipe(
+    Layer.provideMerge(Layer.effectDiscard(Effect.sync(turnOffAllocationSitePretenuring)))
+  )
   const projections = projectionsLayer(ledgerProjections(config)).pipe(Layer.provideMerge(store))
   const dispatcher = webhookDispatcherLayer({
     retryScheduleMillis: config.webhooks.retryScheduleMillis,

@@ -7,7 +7,6 @@ import Database from "better-sqlite3"
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { Context, Effect, Layer } from "effect"
-import { turnOffAllocationSitePretenuring } from "../../runtime/v8Flags.js"
 import { startWalCheckpointer } from "./walCheckpointer.js"
 
 /** A better-sqlite3 connection. */
@@ -58,16 +57,13 @@ export class LedgerDatabase extends Context.Tag("call-ledger/LedgerDatabase")<Le
 
 /**
  * Scoped layer: opens the file with its background checkpointer (`walCheckpointer.ts`), stops
- * the checkpointer and closes the file when the scope ends. Opening it also turns V8's
- * allocation-site pretenuring off for the process, unless `LEDGER_V8_PRETENURING=on`
- * (`runtime/v8Flags.ts` says why).
+ * the checkpointer and closes the file when the scope ends.
  */
 export const ledgerDatabaseLayer = (path: string): Layer.Layer<LedgerDatabase> =>
   Layer.scoped(
     LedgerDatabase,
     Effect.acquireRelease(
       Effect.sync(() => {
-        turnOffAllocationSitePretenuring()
         const db = openSqliteDatabase(path)
         return { db, checkpointer: startWalCheckpointer(db) }
       }),
