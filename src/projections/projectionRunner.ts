@@ -426,9 +426,8 @@ export const makeProjectionRunner = (
             : undefined
           const finished = yield* Effect.suspend(() => {
             const handlers = selected()
-            const page = events === undefined
-              ? { events: 0, last: undefined }
-              : { events: events.length, last: events[events.length - 1]?.position }
+            // Read before the transaction (`events`), or streamed inside it, which fills `page` in.
+            const page = { events: events?.length ?? 0, last: events?.[events.length - 1]?.position }
             const error = events === undefined
               ? commitNow(() => applyStreamed.immediate(handlers, page, readNow!))
               : applyNow(events, handlers)

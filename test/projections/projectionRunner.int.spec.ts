@@ -7,6 +7,7 @@ import type { EventStoreService, Position } from "../../src/store/eventStore.js"
 import { makeMemoryEventStore } from "../../src/store/memory/memoryEventStore.js"
 import { sequencePosition } from "../../src/store/position.js"
 import { ledgerDatabaseLayer, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
+import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { allProjections } from "../../src/projections/index.js"
 import { callStatsProjection } from "../../src/projections/callStats.js"
 import { callViewProjection, readCallView } from "../../src/projections/callView.js"
@@ -41,6 +42,22 @@ const runToHead = async (runner: ProjectionRunner, store: EventStoreService) => 
   return fiber
 }
 
+/** Runs `body` against a memory store with the runner's live loop running over a fresh file; stops and closes after. */
+const withLiveRunner = async (
+  file: string,
+  body: (ledger: { store: EventStoreService; db: SqliteDatabase; runner: ProjectionRunner }) => Promise<void>
+) => {
+  const store = makeMemoryEventStore()
+  const { db, runner } = await openRunner(join(tempDir(), file), store)
+  const fiber = Effect.runFork(runner.run)
+  try {
+    await body({ store, db, runner })
+  } finally {
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    db.close()
+  }
+}
+
 /** The rows an uninterrupted catch-up over the whole log produces in a fresh file. */
 const referenceDump = async (store: EventStoreService) => {
   const { db, runner } = await openRunner(join(tempDir(), "reference.db"), store)
@@ -68,11 +85,8 @@ const crashingAt = (n: number, projection: Projection): Projection => (db) => {
 }
 
 describe("projection runner", () => {
-  it("read-your-writes: waitFor resumes once the live runner applied a command's position", async () => {
-    const store = makeMemoryEventStore()
-    const { db, runner } = await openRunner(join(tempDir(), "ryw.db"), store)
-    const fiber = Effect.runFork(runner.run)
-    try {
+  it("read-your-writes: waitFor resumes once the live runner applied a command's position", () =>
+    withLiveRunner("ryw.db", async ({ store, db, runner }) => {
       const [result] = await send(store, dial("cal_ryw", "2024-02-01T09:14:03Z"))
       const reached = await Effect.runPromise(runner.waitFor(result!.position!, "5 seconds"))
       expect(reached).toBe(true)
@@ -81,17 +95,10 @@ describe("projection runner", () => {
       // A position the log has not reached yet times out with false.
       const later = await Effect.runPromise(runner.waitFor(sequencePosition(1_000), "50 millis"))
       expect(later).toBe(false)
-    } finally {
-      await Effect.runPromise(Fiber.interrupt(fiber))
-      db.close()
-    }
-  })
+    }))
 
-  it("waitFor with an infinite timeout waits until the position is applied; an interrupted one ends interrupted", async () => {
-    const store = makeMemoryEventStore()
-    const { db, runner } = await openRunner(join(tempDir(), "ryw-infinite.db"), store)
-    const fiber = Effect.runFork(runner.run)
-    try {
+  it("waitFor with an infinite timeout waits until the position is applied; an interrupted one ends interrupted", () =>
+    withLiveRunner("ryw-infinite.db", async ({ store, runner }) => {
       const [first] = await send(store, dial("cal_inf_1", "2024-02-01T09:14:03Z"))
       await Effect.runPromise(runner.waitFor(first!.position!, "5 seconds"))
       const next = sequencePosition(first!.position!.commit + 1n)
@@ -103,11 +110,7 @@ describe("projection runner", () => {
       await send(store, dial("cal_inf_2", "2024-02-01T09:15:03Z"))
       expect(await Effect.runPromise(Fiber.join(forever))).toBe(true)
       expect(Exit.isInterrupted(await Effect.runPromise(Fiber.await(interrupted)))).toBe(true)
-    } finally {
-      await Effect.runPromise(Fiber.interrupt(fiber))
-      db.close()
-    }
-  })
+    }))
 
   it("calls onBatch after each commit, with the data already readable", async () => {
     const store = makeMemoryEventStore()
