@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdirSync, readFileSync } from "node:fs"
+import { mkdirSync, openSync, readFileSync } from "node:fs"
 import http from "node:http"
 import { createServer } from "node:net"
 import { dirname, join } from "node:path"
@@ -58,10 +58,12 @@ export const startServerProcess = async (
   env: Record<string, string> = {}
 ): Promise<ServerProcess> => {
   // BENCH_NODE_ARGS: extra node flags for the measured server, e.g. `--cpu-prof` to profile it.
+  // BENCH_SERVER_STDOUT: a file the server's standard output is appended to (with `--trace-gc`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
+  const stdoutFile = process.env.BENCH_SERVER_STDOUT
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", "ignore", "pipe"]
+    stdio: ["ignore", stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "a"), "pipe"]
   })
   let stderr = ""
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -30,6 +30,10 @@ describe("npm run bench (smoke, tiny scale)", () => {
       }
     }
     expect(report.rows.filter((r) => r.beside !== null).length).toBeGreaterThanOrEqual(8)
+    // Every list and stats row has the reference server's latency for the same body beside it.
+    const queryRows = report.rows.filter((r) => r.figure.startsWith("list ") || r.figure.startsWith("stats "))
+    expect(queryRows.length).toBe(35)
+    for (const row of queryRows) expect(row.beside, row.figure).toBe("same body, no-op HttpApi")
     expect(JSON.parse(readFileSync(out, "utf8"))).toEqual(JSON.parse(JSON.stringify(report)))
     expect(formatTable(report.rows).split("\n")).toHaveLength(report.rows.length + 2)
   }, 300_000)
