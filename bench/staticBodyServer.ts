@@ -4,8 +4,9 @@
  * start), without a query: the framework's floor for the same bytes. It runs as `call-ledger serve`
  * does (HttpApiBuilder on Node's http server, request spans off, V8's allocation-site pretenuring
  * off), so what is left between the two is the ledger's own work.
- * `node staticBodyServer.mjs <port> <bodies.json>`, the file a JSON object of URL (path and query)
- * to body; an unknown URL is a 404.
+ * Built by `buildEntry` (`bench/.build/static-body-server.mjs`) and run as
+ * `node static-body-server.mjs <port> <bodies.json>`, the file a JSON object of URL (path and
+ * query) to body; an unknown URL is a 404.
  */
 import { turnOffAllocationSitePretenuring } from "../src/api/v8Flags.js"
 import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup, HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
