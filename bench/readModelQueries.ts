@@ -190,13 +190,17 @@ export const readModelQueries: BenchFigure = {
       const paths = queries.map((q) => q.path)
       await warmUp(reference.url, paths, warmUpRounds(context))
       await warmUp(server.url, paths, warmUpRounds(context))
-      const ours: Array<ReadonlyArray<number>> = []
-      for (const path of paths) ours.push(await timeRequests(server.url, path, times, 4_000))
+      const timeEach = async (base: string) => {
+        const out: Array<ReadonlyArray<number>> = []
+        for (const path of paths) out.push(await timeRequests(base, path, times, 4_000))
+        return out
+      }
+      const ours = await timeEach(server.url)
       const rss = server.peakRss() / 1024 / 1024
-      const floors: Array<ReadonlyArray<number>> = []
-      for (const path of paths) floors.push(await timeRequests(reference.url, path, times, 4_000))
+      const floors = await timeEach(reference.url)
       queries.forEach(({ figure }, i) => {
-        const [latencies, floor] = [ours[i]!, floors[i]!]
+        const latencies = ours[i]!
+        const floor = floors[i]!
         rows.push(latencyRow({
           figure: `${figure} p99`, unit: "ms", ours: percentile(latencies, 99),
           beside: "same body, no-op HttpApi", besideValue: percentile(floor, 99), target: "p99 < 5 ms",

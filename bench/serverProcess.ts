@@ -4,7 +4,7 @@
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdirSync, openSync, readFileSync } from "node:fs"
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs"
 import http from "node:http"
 import { createServer } from "node:net"
 import { dirname, join } from "node:path"
@@ -60,11 +60,13 @@ export const startServerProcess = async (
   // BENCH_NODE_ARGS: extra node flags for the measured server, e.g. `--cpu-prof` to profile it.
   // BENCH_SERVER_STDOUT: a file the server's standard output is appended to (with `--trace-gc`).
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")
-  const stdoutFile = process.env.BENCH_SERVER_STDOUT
+  const stdoutFd = process.env.BENCH_SERVER_STDOUT === undefined ? undefined : openSync(process.env.BENCH_SERVER_STDOUT, "a")
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { ...process.env, ...env },
-    stdio: ["ignore", stdoutFile === undefined ? "ignore" : openSync(stdoutFile, "a"), "pipe"]
+    stdio: ["ignore", stdoutFd ?? "ignore", "pipe"]
   })
+  // The child has its own copy of the descriptor.
+  if (stdoutFd !== undefined) closeSync(stdoutFd)
   let stderr = ""
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000)
