@@ -11,7 +11,7 @@
  * A projection that throws stops the runner (a bug must not skip events): the batch rolls back,
  * `run` fails with `ProjectionFailed`, and `waitFor` fails with it from then on.
  */
-import { Cause, Chunk, Context, Data, Effect, Layer, Option, Stream } from "effect"
+import { Cause, Chunk, Context, Data, Effect, Layer, Option, Queue, Stream } from "effect"
 import type { Duration } from "effect"
 import { callStreamPrefix } from "../domain/callEvents.js"
 import { EventStore } from "../store/eventStore.js"
@@ -90,9 +90,15 @@ export interface ProjectionRunner {
   readonly waitFor: (position: Position, timeout: Duration.DurationInput) => Effect.Effect<boolean, ProjectionFailed>
   /** Adds a listener called after each committed batch; returns its removal. A throwing listener is logged, not fatal. */
   readonly onBatch: (listener: (batch: BatchCommitted) => void) => () => void
-  /** Follows the log live, forever; fails only with `ProjectionFailed`. Run one at a time. */
+  /**
+   * Follows the log live, forever; fails only with `ProjectionFailed`. Run one at a time. Also
+   * finishes a `rebuild` interrupted in this process (in a fiber of its own).
+   */
   readonly run: Effect.Effect<void, ProjectionFailed>
-  /** Applies everything the log holds now, in pages, and returns the position reached. */
+  /**
+   * Applies everything the log holds now, in pages, and returns the position reached; first
+   * finishes a `rebuild` interrupted in this process, if any.
+   */
   readonly catchUp: Effect.Effect<Position | null, ProjectionFailed>
   /**
    * Resets the named read models (all when omitted) and their checkpoints, then replays the log
@@ -102,7 +108,10 @@ export interface ProjectionRunner {
    * a turn between pages (each page, ~0.2 s at 10 000 events, still holds it), so a serving
    * process goes on answering requests, and a running `run`
    * keeps feeding the other projections meanwhile and takes the rebuilt ones back once they
-   * reach the head.
+   * reach the head. Interrupted between pages, the rebuilt projections stay out of the live loop
+   * (their checkpoints at the last page committed) until `run`, already running or started later,
+   * or the next `catchUp` finishes their replay; a process that ends first finishes it on its next
+   * start, from the checkpoints (and `ensureCallViewTables` for the call view's indexes).
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
    */
   readonly rebuild: (names?: ReadonlyArray<string>) => Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection>
@@ -377,7 +386,7 @@ export const makeProjectionRunner = (
       )
     }
 
-    const run: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
+    const liveLoop: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
       const after = lowest(loadCheckpoints(), names) ?? undefined
       return store.subscribeToAll({ after, filter: followed }).pipe(
         Stream.filterMap((m) => (m._tag === "Event" ? Option.some(m.event) : Option.none())),
@@ -406,13 +415,13 @@ export const makeProjectionRunner = (
 
     /**
      * Pages through the log after the lowest checkpoint of `selected()`, one transaction per page,
-     * until `done(pageLength)` says so; `done` runs synchronously right after the page's commit, so
-     * no live batch can slip in between its check and what it does.
+     * until `done(pageLength)` says so (or fails); `done` runs synchronously right after the page's
+     * commit, so no live batch can slip in between its check and what it does.
      */
     const replay = (
       selected: () => ReadonlyArray<ProjectionHandler>,
       mode: BatchCommitted["mode"],
-      done: (pageLength: number) => boolean
+      done: (pageLength: number) => boolean | ProjectionFailed
     ): Effect.Effect<number, ProjectionFailed> =>
       Effect.gen(function*() {
         let total = 0
@@ -434,6 +443,7 @@ export const makeProjectionRunner = (
             if (error !== null) return stop(error)
             total += page.events
             const finished = done(page.events)
+            if (finished instanceof ProjectionFailed) return stop(finished)
             refreshPlannerStatistics(page.events, finished)
             return announce(page.last, page.events, mode).pipe(Effect.as(finished))
           })
@@ -475,20 +485,77 @@ export const makeProjectionRunner = (
 
     /**
      * Lets each rebuilt projection build what it left to the end (`endRebuild`), one transaction
-     * each. A live batch committed since the release found it still deferring; it builds from the rows.
+     * each; the first failure, or null.
      */
-    const endRebuild = (selected: ReadonlyArray<ProjectionHandler>): Effect.Effect<void, ProjectionFailed> =>
-      Effect.suspend(() => {
-        for (const handler of selected) {
-          if (handler.endRebuild === undefined) continue
-          try {
-            db.transaction(handler.endRebuild).immediate()
-          } catch (cause) {
-            return stop(new ProjectionFailed({ projection: handler.name, event: null, cause }))
-          }
+    const endRebuildNow = (selected: ReadonlyArray<ProjectionHandler>): ProjectionFailed | null => {
+      for (const handler of selected) {
+        if (handler.endRebuild === undefined) continue
+        try {
+          db.transaction(handler.endRebuild).immediate()
+        } catch (cause) {
+          return new ProjectionFailed({ projection: handler.name, event: null, cause })
         }
-        return Effect.void
-      })
+      }
+      return null
+    }
+
+    /**
+     * Projections whose rebuild was interrupted between pages: still out of the live loop, their
+     * checkpoints at the last page committed. `finishInterruptedRebuilds` takes them back.
+     */
+    const interrupted = new Set<ProjectionHandler>()
+    /** Offered to when a rebuild is interrupted; the live loop (`run`) takes it and finishes the rebuild. */
+    const rebuildsToFinish = yield* Queue.sliding<void>(1)
+
+    /**
+     * Replays the log into `selected` (reset and being rebuilt) from their checkpoints to the head,
+     * through a memory map. At the head, in the same synchronous step as the last page's commit,
+     * they build what they left to the end and go back to the live loop, so no live batch finds
+     * them half-finished. Interrupted between pages, they stay out of the live loop and are queued
+     * in `interrupted` (a failure stops the runner instead).
+     */
+    const replayRebuild = (selected: ReadonlyArray<ProjectionHandler>): Effect.Effect<number, ProjectionFailed> => {
+      const selectedNames = selected.map((h) => h.name)
+      return withMemoryMap(db, replay(() => selected, "rebuild", (pageLength) => {
+        // Released once at the head and past every event the live loop applied without them:
+        // the live loop's later batches hold only events after that.
+        const reached = lowest(checkpoints, selectedNames)
+        const release = pageLength < pageSize &&
+          (liveLast === null || (reached !== null && comparePositions(reached, liveLast) >= 0))
+        if (!release) return false
+        const failed = endRebuildNow(selected)
+        if (failed !== null) return failed
+        for (const name of selectedNames) rebuilding.delete(name)
+        return true
+      })).pipe(
+        Effect.onInterrupt(() =>
+          Effect.suspend(() => {
+            const unfinished = selected.filter((h) => rebuilding.has(h.name))
+            for (const handler of unfinished) interrupted.add(handler)
+            return unfinished.length === 0 ? Effect.void : Queue.offer(rebuildsToFinish, undefined)
+          })
+        )
+      )
+    }
+
+    /**
+     * Finishes the rebuilds interrupted earlier in this process, if any (see `replayRebuild`).
+     * Without any, it returns at once rather than wait for a rebuild under way.
+     */
+    const finishInterruptedRebuilds: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() =>
+      interrupted.size === 0 ? Effect.void : Effect.suspend(() => {
+        const selected = [...interrupted].filter((h) => rebuilding.has(h.name))
+        interrupted.clear()
+        return selected.length === 0 ? Effect.void : Effect.asVoid(replayRebuild(selected))
+      }).pipe(rebuildLock.withPermits(1))
+    )
+
+    /** The live loop, with a fiber beside it that finishes interrupted rebuilds; they end together. */
+    const run: Effect.Effect<void, ProjectionFailed> = Effect.gen(function*() {
+      // A failure there has already stopped the runner (`stop`); the live loop fails at its next batch.
+      yield* Effect.fork(Effect.forever(Queue.take(rebuildsToFinish).pipe(Effect.zipRight(Effect.ignore(finishInterruptedRebuilds)))))
+      return yield* liveLoop
+    })
 
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
       Effect.gen(function*() {
@@ -504,20 +571,14 @@ export const makeProjectionRunner = (
               deleteCheckpoint.run(handler.name)
             }
           }).immediate()
-          for (const handler of selected) rebuilding.add(handler.name)
+          for (const handler of selected) {
+            rebuilding.add(handler.name)
+            interrupted.delete(handler)
+          }
           checkpoints = loadCheckpoints()
           return publish
         })
-        const selectedNames = selected.map((h) => h.name)
-        const events = yield* withMemoryMap(db, replay(() => selected, "rebuild", (pageLength) => {
-          // Released once at the head and past every event the live loop applied without them:
-          // the live loop's later batches hold only events after that.
-          const reached = lowest(checkpoints, selectedNames)
-          const release = pageLength < pageSize &&
-            (liveLast === null || (reached !== null && comparePositions(reached, liveLast) >= 0))
-          if (release) for (const name of selectedNames) rebuilding.delete(name)
-          return release
-        }).pipe(Effect.tap(() => endRebuild(selected))))
+        const events = yield* replayRebuild(selected)
         return { projections: selected.map((h) => h.name), events, position: lowest(checkpoints, selected.map((h) => h.name)) }
       }).pipe(rebuildLock.withPermits(1))
 
@@ -533,7 +594,8 @@ export const makeProjectionRunner = (
         }
       },
       run,
-      catchUp: replay(() => handlers.filter((h) => !rebuilding.has(h.name)), "catch-up", (n) => n < pageSize).pipe(
+      catchUp: finishInterruptedRebuilds.pipe(
+        Effect.zipRight(replay(() => handlers.filter((h) => !rebuilding.has(h.name)), "catch-up", (n) => n < pageSize)),
         Effect.map(() => lowest(checkpoints, names))
       ),
       rebuild

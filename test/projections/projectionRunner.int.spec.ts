@@ -381,6 +381,56 @@ describe("projection runner", () => {
     db.close()
   })
 
+  /** The names of the indexes in the file, sorted: a rebuild drops the call view's and creates them at its end. */
+  const indexNames = (db: SqliteDatabase): Array<string> =>
+    db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").all().map((r) => r.name)
+
+  /** Starts `rebuild(names)` and interrupts it right after its first page committed. */
+  const interruptAfterFirstPage = async (runner: ProjectionRunner, names?: ReadonlyArray<string>) => {
+    let firstPage: () => void = () => {}
+    const committed = new Promise<void>((resolve) => {
+      firstPage = resolve
+    })
+    const stopListening = runner.onBatch((batch) => {
+      if (batch.mode === "rebuild") firstPage()
+    })
+    const rebuild = Effect.runFork(runner.rebuild(names))
+    await committed
+    stopListening()
+    const exit = await Effect.runPromise(Fiber.interrupt(rebuild))
+    expect(Exit.isInterrupted(exit)).toBe(true)
+  }
+
+  it("a rebuild interrupted between pages is finished by the live loop: read-your-writes goes on, rows and indexes as a fresh run", async () => {
+    const store = makeMemoryEventStore()
+    const commands = generateCalls(200, 19)
+    await send(store, ...commands.slice(0, 600))
+    const { db, runner } = await openRunner(join(tempDir(), "interrupted-live.db"), store, allProjections, { pageSize: 60 })
+    const fiber = await runToHead(runner, store)
+    const indexes = indexNames(db)
+    await interruptAfterFirstPage(runner, ["call_view", "call_stats"])
+    await send(store, ...commands.slice(600))
+    expect(await Effect.runPromise(runner.waitFor(await headOf(store), "10 seconds"))).toBe(true)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(indexNames(db)).toEqual(indexes)
+    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    db.close()
+  })
+
+  it("a rebuild interrupted between pages, with no live loop, is finished by the next catch-up", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(150, 29))
+    const { db, runner } = await openRunner(join(tempDir(), "interrupted-catch-up.db"), store, allProjections, { pageSize: 60 })
+    await Effect.runPromise(runner.catchUp)
+    const indexes = indexNames(db)
+    await interruptAfterFirstPage(runner)
+    expect(runner.position()).not.toEqual(await headOf(store))
+    expect(await Effect.runPromise(runner.catchUp)).toEqual(await headOf(store))
+    expect(indexNames(db)).toEqual(indexes)
+    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    db.close()
+  })
+
   /** The rows the live loop (which reads each batch before its transaction) gives over the whole log, in a fresh file. */
   const liveReference = async (store: EventStoreService) => {
     const live = await openRunner(join(tempDir(), "live.db"), store)
