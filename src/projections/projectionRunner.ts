@@ -444,7 +444,9 @@ export const makeProjectionRunner = (
             total += page.events
             const finished = done(page.events)
             if (finished instanceof ProjectionFailed) return stop(finished)
-            refreshPlannerStatistics(page.events, finished)
+            // A rebuild's tables get their statistics once, at its end: analysed half-filled every
+            // 100 000 events they cost ~0.4 s of a 1M-event rebuild, for plans no query used.
+            if (mode !== "rebuild" || finished) refreshPlannerStatistics(page.events, finished)
             return announce(page.last, page.events, mode).pipe(Effect.as(finished))
           })
           if (finished) return total
