@@ -1,7 +1,8 @@
 /**
  * A catch-up subscription built from `readAll` and an append signal, for adapters without a
  * server-side subscription (memory, SQLite): read pages after the last position seen; when a page
- * comes back empty, say `CaughtUp` once, then wait for the next append.
+ * comes back empty, say `CaughtUp` once, then wait for the next append (after a short page too,
+ * once caught up).
  */
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { AppendSignal } from "./appendSignal.js"
@@ -18,6 +19,8 @@ export interface CatchUpSource {
 interface Cursor {
   readonly after: Position | undefined
   readonly caughtUp: boolean
+  /** The ticket to wait on before the next read, when the last page already read up to the head. */
+  readonly waitFirst?: Effect.Effect<void> | undefined
 }
 
 export const catchUpSubscription = (
@@ -28,12 +31,17 @@ export const catchUpSubscription = (
     { after: options?.after, caughtUp: false },
     (cursor) =>
       Effect.gen(function*() {
+        if (cursor.waitFirst !== undefined) yield* cursor.waitFirst
         const nextAppend = source.signal.ticket(source.pollIntervalMillis)
         const page = yield* source.readAll(cursor.after, source.pageSize, options?.filter)
         if (page.length > 0) {
           const last = page[page.length - 1]!
           const messages = page.map((event): SubscriptionMessage => ({ _tag: "Event", event }))
-          return [Chunk.unsafeFromArray(messages), Option.some({ after: last.position, caughtUp: cursor.caughtUp })] as const
+          // A short page read all there was when it ran, so once caught up the next read waits
+          // for an append after this ticket (taken before the read) rather than finding nothing:
+          // on the live path that empty read was one query per batch of the projection runner.
+          const waitFirst = cursor.caughtUp && page.length < source.pageSize ? nextAppend : undefined
+          return [Chunk.unsafeFromArray(messages), Option.some({ after: last.position, caughtUp: cursor.caughtUp, waitFirst })] as const
         }
         if (!cursor.caughtUp) {
           const caughtUp: SubscriptionMessage = { _tag: "CaughtUp", position: cursor.after ?? null }
