@@ -37,6 +37,12 @@ export interface WebhookOutboxOptions {
   readonly loadCallView: (db: SqliteDatabase, callId: string) => unknown | null
   /** Turns a view into the webhook's `data` (e.g. the API's public shape). Default: the view as is. */
   readonly present?: ((view: unknown) => unknown) | undefined
+  /**
+   * Called when `apply` inserted a delivery row, inside the runner's transaction: the rows are
+   * readable once that batch commits (the runner's `onBatch`). Not called for rows a replay finds
+   * already there.
+   */
+  readonly onDeliveryWritten?: (() => void) | undefined
 }
 
 /** Name of the outbox projection, the key of its checkpoint. */
@@ -80,9 +86,11 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
     const view = options.loadCallView(db, callId)
     // The view should always exist after the call view projection; an id keeps the body useful if not.
     const body = webhookBody(type, event.metadata.recordedAt, view === null ? { id: callId } : present(view))
+    let written = 0
     for (const endpoint of subscribers) {
-      insert.run(deliveryIdFor(event.eventId, endpoint.id), endpoint.id, event.eventId, type, callId, body, recordedAtMillis, recordedAtMillis)
+      written += insert.run(deliveryIdFor(event.eventId, endpoint.id), endpoint.id, event.eventId, type, callId, body, recordedAtMillis, recordedAtMillis).changes
     }
+    if (written > 0) options.onDeliveryWritten?.()
   }
   return {
     name: webhookOutboxName,

@@ -86,6 +86,26 @@ describe("call.completed webhooks", () => {
     expect(() => verifyWebhook(endpoint.secret, { ...webhook, body: webhook.body.replace("escalated", "interested") })).toThrow()
   })
 
+  it("a call.completed goes out as soon as its call ends, not at the dispatcher's next look at the outbox (every second)", async () => {
+    const r = await receiver()
+    await register(r.url, ["call.completed"])
+    const latencies: Array<number> = []
+    for (let i = 0; i < 5; i++) {
+      const id = (await placeCall(api, { phone: "+919876543210", name: "Priya Sharma", campaign_id: "cmp_prompt" })).id as string
+      const sid = newCallSid()
+      await twilioOk(api, twilioStatus(sid, "initiated", 0), id)
+      await twilioOk(api, twilioStatus(sid, "in-progress", 1, { AnsweredBy: "human" }), id)
+      // Ends spread over the dispatcher's poll: without a wake-up, most would wait for the next one.
+      await new Promise((resolve) => setTimeout(resolve, 230))
+      const ended = performance.now()
+      await twilioOk(api, twilioStatus(sid, "completed", 2, { CallDuration: "30" }), id)
+      await eventually(() => (forCall(r, id).length > 0 ? true : undefined), "the call.completed webhook", 15_000, 5)
+      latencies.push(performance.now() - ended)
+    }
+    latencies.sort((a, b) => a - b)
+    expect(latencies[2], `median of ${latencies.map((l) => l.toFixed(0)).join(", ")} ms`).toBeLessThan(250)
+  })
+
   it("calls that end without an answer get theirs too; other event types go only to their subscribers", async () => {
     const completedOnly = await receiver()
     const answeredOnly = await receiver()

@@ -33,8 +33,8 @@ afterEach(async () => {
 const endpoint = (input: CreateWebhookEndpointInput) => instance.ok(createWebhookEndpoint(input))
 
 /** Feeds events the way the projection runner does: call view first, then the outbox, one transaction. */
-const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews()) => {
-  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
+const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews(), onDeliveryWritten?: () => void) => {
+  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView, onDeliveryWritten })(db)
   db.transaction(() => {
     for (const event of events) {
       views.project(event)
@@ -104,18 +104,21 @@ describe("webhook outbox projection", () => {
     expect(deliveries()).toEqual([])
   })
 
-  it("is idempotent under replay, and reset never deletes deliveries", async () => {
+  it("is idempotent under replay, and reset never deletes deliveries; only new rows are announced (onDeliveryWritten)", async () => {
     await endpoint({ url: "https://a.example.com/hooks" })
     await runCommands(store, completedCallCommands("cal_three"))
     const events = await readAllEvents(store)
-    const outbox = project(events)
+    let announced = 0
+    const outbox = project(events, makeMiniCallViews(), () => announced++)
     db.prepare("UPDATE webhook_deliveries SET status = 'delivered', attempt_count = 1").run()
     const before = deliveries()
     expect(before).toHaveLength(1)
+    expect(announced).toBe(1)
 
     outbox.reset()
-    project(events)
+    project(events, makeMiniCallViews(), () => announced++)
     expect(deliveries()).toEqual(before)
+    expect(announced).toBe(1)
   })
 
   it("ignores a call event when no endpoint subscribes (nothing written)", async () => {
