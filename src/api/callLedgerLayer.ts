@@ -2,8 +2,8 @@
  * Builds the whole ledger from its settings: the SQLite file, the event store (embedded SQLite or
  * EventStoreDB), the projections (call view, transcript, stats, do-not-call, the webhook
  * endpoints, then the webhook outbox that reads the call view and the endpoints), the webhook
- * dispatcher woken after each projected batch (sharing deliveries with the other instances through
- * claims in the log on EventStoreDB), and the `CallLedger` facade over them.
+ * dispatcher woken after each projected batch that wrote deliveries (sharing deliveries with the
+ * other instances through claims in the log on EventStoreDB), and the `CallLedger` facade over them.
  */
 import { Effect, Layer } from "effect"
 import { callStreamId } from "../domain/callEvents.js"
@@ -189,11 +189,14 @@ export interface CallLedgerOptions {
  * `IdempotencyKeys`. Building it first turns V8's allocation-site pretenuring off for the process
  * (`v8Flags.ts` says why and how to keep it).
  */
-export const callLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions = {}) => {
+export const callLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions = {}) =>
+  // Unwrapped at each build, so two builds of one layer value do not share the outbox's flag.
+  Layer.unwrapEffect(Effect.sync(() => buildCallLedgerLayer(config, options, { written: false })))
+
+const buildCallLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions, deliveries: NewDeliveries) => {
   const store = ledgerStoreLayer(config.store, config.databasePath).pipe(
     Layer.provideMerge(Layer.effectDiscard(Effect.sync(turnOffAllocationSitePretenuring)))
   )
-  const deliveries: NewDeliveries = { written: false }
   const projections = projectionsLayer(ledgerProjections(config, () => {
     deliveries.written = true
   })).pipe(Layer.provideMerge(store))

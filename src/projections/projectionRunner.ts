@@ -111,7 +111,8 @@ export interface ProjectionRunner {
    * reach the head. Interrupted between pages, the rebuilt projections stay out of the live loop
    * (their checkpoints at the last page committed) until `run`, already running or started later,
    * or the next `catchUp` finishes their replay; a process that ends first finishes it on its next
-   * start, from the checkpoints (and `ensureCallViewTables` for the call view's indexes).
+   * start, from the checkpoints (each projection's constructor rebuilds what its `beginRebuild`
+   * dropped, e.g. `ensureCallViewTables`).
    * For the `replay` CLI command. Run it where the live runner runs (same process), or with it stopped.
    */
   readonly rebuild: (names?: ReadonlyArray<string>) => Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection>
@@ -513,8 +514,8 @@ export const makeProjectionRunner = (
      * Replays the log into `selected` (reset and being rebuilt) from their checkpoints to the head,
      * through a memory map. At the head, in the same synchronous step as the last page's commit,
      * they build what they left to the end and go back to the live loop, so no live batch finds
-     * them half-finished. Interrupted between pages, they stay out of the live loop and are queued
-     * in `interrupted` (a failure stops the runner instead).
+     * them half-finished. Interrupted between pages, they stay out of the live loop
+     * (`underRebuildLock` queues them); a failure stops the runner instead.
      */
     const replayRebuild = (selected: ReadonlyArray<ProjectionHandler>): Effect.Effect<number, ProjectionFailed> => {
       const selectedNames = selected.map((h) => h.name)
@@ -529,27 +530,35 @@ export const makeProjectionRunner = (
         if (failed !== null) return failed
         for (const name of selectedNames) rebuilding.delete(name)
         return true
-      })).pipe(
+      }))
+    }
+
+    /**
+     * Runs `effect` holding the rebuild lock; interrupted, it queues every projection still out of
+     * the live loop for `finishInterruptedRebuilds` (only the lock's holder and rebuilds
+     * interrupted earlier leave projections there).
+     */
+    const underRebuildLock = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      rebuildLock.withPermits(1)(effect.pipe(
         Effect.onInterrupt(() =>
           Effect.suspend(() => {
-            const unfinished = selected.filter((h) => rebuilding.has(h.name))
+            const unfinished = handlers.filter((h) => rebuilding.has(h.name))
             for (const handler of unfinished) interrupted.add(handler)
             return unfinished.length === 0 ? Effect.void : Queue.offer(rebuildsToFinish, undefined)
           })
         )
-      )
-    }
+      ))
 
     /**
      * Finishes the rebuilds interrupted earlier in this process, if any (see `replayRebuild`).
      * Without any, it returns at once rather than wait for a rebuild under way.
      */
     const finishInterruptedRebuilds: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() =>
-      interrupted.size === 0 ? Effect.void : Effect.suspend(() => {
+      interrupted.size === 0 ? Effect.void : underRebuildLock(Effect.suspend(() => {
         const selected = [...interrupted].filter((h) => rebuilding.has(h.name))
         interrupted.clear()
         return selected.length === 0 ? Effect.void : Effect.asVoid(replayRebuild(selected))
-      }).pipe(rebuildLock.withPermits(1))
+      }))
     )
 
     /** The live loop, with a fiber beside it that finishes interrupted rebuilds; they end together. */
@@ -582,7 +591,7 @@ export const makeProjectionRunner = (
         })
         const events = yield* replayRebuild(selected)
         return { projections: selected.map((h) => h.name), events, position: lowest(checkpoints, selected.map((h) => h.name)) }
-      }).pipe(rebuildLock.withPermits(1))
+      }).pipe(underRebuildLock)
 
     return {
       names,

@@ -2,7 +2,8 @@
  * A catch-up subscription built from `readAll` and an append signal, for adapters without a
  * server-side subscription (memory, SQLite): read pages after the last position seen; when a page
  * comes back empty, say `CaughtUp` once, then wait for the next append (after a short page too,
- * once caught up).
+ * once caught up). An append by another process on the same file has no signal here: it is read
+ * after the next one of this process's, or after the poll interval.
  */
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { AppendSignal } from "./appendSignal.js"

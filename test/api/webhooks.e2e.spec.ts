@@ -103,7 +103,8 @@ describe("call.completed webhooks", () => {
       latencies.push(performance.now() - ended)
     }
     latencies.sort((a, b) => a - b)
-    expect(latencies[2], `median of ${latencies.map((l) => l.toFixed(0)).join(", ")} ms`).toBeLessThan(250)
+    // Without the wake-up each waits ~750 ms: the poll after the previous webhook, 1 s apart.
+    expect(latencies[2], `median of ${latencies.map((l) => l.toFixed(0)).join(", ")} ms`).toBeLessThan(500)
   })
 
   it("calls that end without an answer get theirs too; other event types go only to their subscribers", async () => {
