@@ -417,6 +417,27 @@ describe("projection runner", () => {
     db.close()
   })
 
+  it("a live loop stopped while it finishes an interrupted rebuild leaves the rest to the next catch-up", async () => {
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(200, 37))
+    const { db, runner } = await openRunner(join(tempDir(), "interrupted-twice.db"), store, allProjections, { pageSize: 60 })
+    const live = await runToHead(runner, store)
+    await interruptAfterFirstPage(runner)
+    // The live loop's fiber takes the rebuild over; stop the loop after one more page of it.
+    await new Promise<void>((resolve) => {
+      const stopListening = runner.onBatch((batch) => {
+        if (batch.mode !== "rebuild") return
+        stopListening()
+        resolve()
+      })
+    })
+    await Effect.runPromise(Fiber.interrupt(live))
+    expect(runner.position()).not.toEqual(await headOf(store))
+    expect(await Effect.runPromise(runner.catchUp)).toEqual(await headOf(store))
+    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    db.close()
+  })
+
   it("a rebuild interrupted between pages, with no live loop, is finished by the next catch-up", async () => {
     const store = makeMemoryEventStore()
     await send(store, ...generateCalls(150, 29))
