@@ -74,6 +74,23 @@ describe("sqlite EventStore", () => {
     db.close()
   })
 
+  it("a file from before drops its event-id index on open, and a retried append is still recognised by its ids", async () => {
+    const file = newFile()
+    const db = openSqliteDatabase(file)
+    const retried = [event("CallDialed"), event("CallAnswered")]
+    const stored = await Effect.runPromise(makeSqliteEventStore(db).appendToStream("call-9", retried, "no_stream"))
+    db.exec("CREATE INDEX events_by_event_id ON events (event_id)")
+    db.close()
+    const reopened = openSqliteDatabase(file)
+    const store = makeSqliteEventStore(reopened)
+    const indexes = reopened.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'").pluck().all()
+    expect(indexes).toEqual(["sqlite_autoindex_events_1"])
+    // The same ids again, stated after no revision (a retry): the stored result, nothing written.
+    expect(await Effect.runPromise(store.appendToStream("call-9", retried, "no_stream"))).toEqual(stored)
+    expect(await Effect.runPromise(store.readStream("call-9"))).toHaveLength(2)
+    reopened.close()
+  })
+
   it("an append whose data cannot be encoded as JSON fails alone", async () => {
     const store = makeSqliteEventStore(openSqliteDatabase(newFile()))
     const cyclic: Record<string, unknown> = {}

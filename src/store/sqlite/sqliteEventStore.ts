@@ -113,8 +113,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
      FROM (SELECT 1) LEFT JOIN streams s ON s.stream_id = ?`
   )
   const selectStream = (streamId: string): StreamRow => selectStreamRow.get(streamId, streamId)!
+  // Through the stream's `(stream_id, revision)` index: event ids have none (sqliteEventTables.ts).
   const selectEventById = db.prepare<[string, string], { position: number; revision: number }>(
-    "SELECT position, revision FROM events WHERE event_id = ? AND stream_id = ?"
+    "SELECT position, revision FROM events WHERE stream_id = ? AND event_id = ?"
   )
   const selectPositionAt = db.prepare<[string, number], { position: number }>(
     "SELECT position FROM events WHERE stream_id = ? AND revision = ?"
@@ -183,9 +184,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   /** The earlier append of these event ids to this stream, as its result; undefined when they were never appended. */
   const earlierAppend = (streamId: string, events: ReadonlyArray<EncodedEvent>): AppendResult | undefined => {
     const first = events[0]
-    const earlier = first === undefined ? undefined : selectEventById.get(first.eventId, streamId)
+    const earlier = first === undefined ? undefined : selectEventById.get(streamId, first.eventId)
     if (earlier === undefined) return undefined
-    const last = selectEventById.get(events[events.length - 1]!.eventId, streamId) ?? earlier
+    const last = selectEventById.get(streamId, events[events.length - 1]!.eventId) ?? earlier
     return { nextExpectedRevision: BigInt(last.revision), position: sequencePosition(last.position) }
   }
 

@@ -4,7 +4,12 @@
  * reader never sees a later position before an earlier one). A stream's last revision is read from
  * `events` (its `(stream_id, revision)` index); `streams` holds a row only for a stream that was
  * deleted (`truncate_before`: revisions below it are hidden) or tombstoned, so an append writes
- * nothing but its events and a `$all` read joins a table of a few rows.
+ * nothing but its events and a `$all` read joins a table of a few rows. Event ids have no index of
+ * their own: they are looked up only to recognise a retried append, within its stream (through
+ * `(stream_id, revision)`), and an index of their random keys (UUID v5) cost every append a write
+ * to a random page: without it the append figure's command path ran 26k to 29k events/s instead of
+ * 20k to 21k, and raw inserts of the same rows 100k to 114k rows/s instead of 24k to 27k
+ * (`npm run bench`, bench/README.md). Files from before lose that index on open.
  */
 import type { SqliteDatabase } from "./sqliteDatabase.js"
 
@@ -21,7 +26,7 @@ export const ensureEventTables = (db: SqliteDatabase): void => {
       metadata TEXT NOT NULL,
       UNIQUE (stream_id, revision)
     );
-    CREATE INDEX IF NOT EXISTS events_by_event_id ON events (event_id);
+    DROP INDEX IF EXISTS events_by_event_id;
     CREATE TABLE IF NOT EXISTS streams (
       stream_id TEXT PRIMARY KEY,
       last_revision INTEGER NOT NULL,
