@@ -385,18 +385,29 @@ describe("projection runner", () => {
   const indexNames = (db: SqliteDatabase): Array<string> =>
     db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name").all().map((r) => r.name)
 
+  /** Resolves once the runner commits its next page of a rebuild. */
+  const nextRebuildPage = (runner: ProjectionRunner) =>
+    new Promise<void>((resolve) => {
+      const stopListening = runner.onBatch((batch) => {
+        if (batch.mode !== "rebuild") return
+        stopListening()
+        resolve()
+      })
+    })
+
+  /** After an interrupted rebuild: short of the head until a catch-up gives a fresh run's indexes and rows. */
+  const expectFinishedByCatchUp = async (db: SqliteDatabase, runner: ProjectionRunner, store: EventStoreService, indexes: Array<string>) => {
+    expect(runner.position()).not.toEqual(await headOf(store))
+    expect(await Effect.runPromise(runner.catchUp)).toEqual(await headOf(store))
+    expect(indexNames(db)).toEqual(indexes)
+    expect(dumpTables(db)).toEqual(await referenceDump(store))
+  }
+
   /** Starts `rebuild(names)` and interrupts it right after its first page committed. */
   const interruptAfterFirstPage = async (runner: ProjectionRunner, names?: ReadonlyArray<string>) => {
-    let firstPage: () => void = () => {}
-    const committed = new Promise<void>((resolve) => {
-      firstPage = resolve
-    })
-    const stopListening = runner.onBatch((batch) => {
-      if (batch.mode === "rebuild") firstPage()
-    })
+    const committed = nextRebuildPage(runner)
     const rebuild = Effect.runFork(runner.rebuild(names))
     await committed
-    stopListening()
     const exit = await Effect.runPromise(Fiber.interrupt(rebuild))
     expect(Exit.isInterrupted(exit)).toBe(true)
   }
@@ -422,19 +433,12 @@ describe("projection runner", () => {
     await send(store, ...generateCalls(200, 37))
     const { db, runner } = await openRunner(join(tempDir(), "interrupted-twice.db"), store, allProjections, { pageSize: 60 })
     const live = await runToHead(runner, store)
+    const indexes = indexNames(db)
     await interruptAfterFirstPage(runner)
     // The live loop's fiber takes the rebuild over; stop the loop after one more page of it.
-    await new Promise<void>((resolve) => {
-      const stopListening = runner.onBatch((batch) => {
-        if (batch.mode !== "rebuild") return
-        stopListening()
-        resolve()
-      })
-    })
+    await nextRebuildPage(runner)
     await Effect.runPromise(Fiber.interrupt(live))
-    expect(runner.position()).not.toEqual(await headOf(store))
-    expect(await Effect.runPromise(runner.catchUp)).toEqual(await headOf(store))
-    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    await expectFinishedByCatchUp(db, runner, store, indexes)
     db.close()
   })
 
@@ -445,10 +449,7 @@ describe("projection runner", () => {
     await Effect.runPromise(runner.catchUp)
     const indexes = indexNames(db)
     await interruptAfterFirstPage(runner)
-    expect(runner.position()).not.toEqual(await headOf(store))
-    expect(await Effect.runPromise(runner.catchUp)).toEqual(await headOf(store))
-    expect(indexNames(db)).toEqual(indexes)
-    expect(dumpTables(db)).toEqual(await referenceDump(store))
+    await expectFinishedByCatchUp(db, runner, store, indexes)
     db.close()
   })
 
