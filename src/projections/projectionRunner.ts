@@ -503,10 +503,11 @@ export const makeProjectionRunner = (
     }
 
     /**
-     * Projections whose rebuild was interrupted between pages: still out of the live loop, their
-     * checkpoints at the last page committed. `finishInterruptedRebuilds` takes them back.
+     * Whether a rebuild was interrupted between pages since the last finish: its projections are
+     * still in `rebuilding`, their checkpoints at the last page committed. Outside the rebuild lock
+     * every projection there is such a one, so the flag is all `finishInterruptedRebuilds` needs.
      */
-    const interrupted = new Set<ProjectionHandler>()
+    let rebuildInterrupted = false
     /** Offered to when a rebuild is interrupted; the live loop (`run`) takes it and finishes the rebuild. */
     const rebuildsToFinish = yield* Queue.sliding<void>(1)
 
@@ -534,17 +535,16 @@ export const makeProjectionRunner = (
     }
 
     /**
-     * Runs `effect` holding the rebuild lock; interrupted, it queues every projection still out of
-     * the live loop for `finishInterruptedRebuilds` (only the lock's holder and rebuilds
-     * interrupted earlier leave projections there).
+     * Runs `effect` holding the rebuild lock; interrupted with projections still out of the live
+     * loop, it leaves them to `finishInterruptedRebuilds`.
      */
     const underRebuildLock = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
       rebuildLock.withPermits(1)(effect.pipe(
         Effect.onInterrupt(() =>
           Effect.suspend(() => {
-            const unfinished = handlers.filter((h) => rebuilding.has(h.name))
-            for (const handler of unfinished) interrupted.add(handler)
-            return unfinished.length === 0 ? Effect.void : Queue.offer(rebuildsToFinish, undefined)
+            if (rebuilding.size === 0) return Effect.void
+            rebuildInterrupted = true
+            return Queue.offer(rebuildsToFinish, undefined)
           })
         )
       ))
@@ -554,9 +554,9 @@ export const makeProjectionRunner = (
      * Without any, it returns at once rather than wait for a rebuild under way.
      */
     const finishInterruptedRebuilds: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() =>
-      interrupted.size === 0 ? Effect.void : underRebuildLock(Effect.suspend(() => {
-        const selected = [...interrupted].filter((h) => rebuilding.has(h.name))
-        interrupted.clear()
+      !rebuildInterrupted ? Effect.void : underRebuildLock(Effect.suspend(() => {
+        rebuildInterrupted = false
+        const selected = handlers.filter((h) => rebuilding.has(h.name))
         return selected.length === 0 ? Effect.void : Effect.asVoid(replayRebuild(selected))
       }))
     )
@@ -582,10 +582,7 @@ export const makeProjectionRunner = (
               deleteCheckpoint.run(handler.name)
             }
           }).immediate()
-          for (const handler of selected) {
-            rebuilding.add(handler.name)
-            interrupted.delete(handler)
-          }
+          for (const handler of selected) rebuilding.add(handler.name)
           checkpoints = loadCheckpoints()
           return publish
         })
