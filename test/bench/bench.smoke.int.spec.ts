@@ -7,7 +7,8 @@ import { figures, formatTable, runBench } from "../../bench/run.js"
 /** Every row the full run prints, by the start of its figure name. */
 const expectedFigures = [
   "append throughput (command path)", "command latency (decide + append) p50", "command latency (decide + append) p99",
-  "command latency (CallLedger.execute, read-your-writes) p99", "projection rebuild", "list none, first page", "list none, deep page",
+  "command latency (CallLedger.execute, read-your-writes) p99", "command latency on a long call", "projection rebuild",
+  "list none, first page", "list none, deep page",
   "list campaign_id, first page", "list from/to, deep page", "stats campaign, instants", "peak RSS", "webhook delivery throughput",
   "head-of-line isolation", "end-to-end call ended -> webhook received p99", "HTTP ingest"
 ]
