@@ -11,11 +11,12 @@
  * - no event of a call is recorded before its dial: an earlier `at` (Twilio's `Timestamp` has whole
  *   seconds only, and sources' clocks drift) is taken as the dial's instant.
  */
-import { Either, HashSet } from "effect"
+import { Either } from "effect"
 import type { CallCommand, EndCall, ReportTelephonyStatus, TelephonyStatus } from "./callCommands.js"
 import { CallAlreadyEnded, CallAlreadyExists, CallNotActive, CallNotAnswered, CallNotFound, TranscriptAlreadyFinal } from "./callErrors.js"
 import type { CallRuleViolation } from "./callErrors.js"
 import type { CallEvent } from "./callEvents.js"
+import { hasCommandId } from "./commandIds.js"
 import { evolve, initialState } from "./callState.js"
 import type { CallState, Lifecycle } from "./callState.js"
 import type { AnsweredBy, EndReason, EndStatus, Outcome } from "./values.js"
@@ -28,7 +29,7 @@ const fail = (error: CallRuleViolation): Decision => Either.left(error)
 
 /** Decides a command against the call's current state. */
 export const decide = (given: CallCommand, state: CallState): Decision => {
-  if (HashSet.has(state.commandIds, given.commandId)) return none
+  if (hasCommandId(state.commandIds, given.commandId)) return none
   const command = notBeforeDial(given, state)
   if (state.lifecycle === "none" && command.type !== "DialCall" && command.type !== "ReportTelephonyStatus") {
     return fail(new CallNotFound({ callId: command.callId }))
