@@ -2,9 +2,10 @@
  * Single command latency, p50/p99, one command at a time: the command path alone
  * (`handleCallCommand` on the SQLite store) and the library's `CallLedger.execute`, which also waits
  * until the projections applied the write (read-your-writes, what every HTTP write does), against
- * a raw single-row better-sqlite3 insert (autocommit) of the same rows. And a long call: the mean
- * `CallLedger.execute` of its last tenth of 10,000 commands beside that of its second tenth, so a
- * cost that grows with the call's length (a copy of its history per command) shows as a ratio.
+ * a raw single-row better-sqlite3 insert (autocommit) of the same rows. And a long call (10,000
+ * partial transcripts at full scale): the mean `CallLedger.execute` of its last tenth of commands
+ * beside that of its second tenth, so a cost that grows with the call's length (a copy of its
+ * history per command) shows as a ratio.
  */
 import { Effect, Layer } from "effect"
 import { join } from "node:path"
@@ -25,8 +26,9 @@ import type { LogRow } from "./ledgerRows.js"
 const commandsOf = (calls: number) => [...simulatedCalls(calls, { startMillis: Date.parse("2025-03-01T00:00:00Z") })].flatMap((c) => c.commands.map((x) => x.command))
 
 /**
- * One call answered, then `count` partial transcripts reported one after another (a streaming
- * speech-to-text pipeline reports each utterance), from the dataset's first call with a transcript.
+ * One call dialed and answered, then `count` partial transcripts 10 ms apart, reported one after
+ * another (a streaming speech-to-text pipeline reports each utterance), from the dataset's first
+ * call with a transcript.
  */
 const longCallCommands = (count: number): Array<CallCommand> => {
   const commands = [...simulatedCalls(50, { startMillis: Date.parse("2025-04-01T00:00:00Z") })]
@@ -102,6 +104,7 @@ export const commandLatency: BenchFigure = {
         const start = performance.now()
         const result = yield* Effect.either(ledger.execute(command))
         if (result._tag === "Left") throw new Error(`long call: ${command.type} refused: ${result.left._tag}`)
+        if (result.right.events.length === 0) throw new Error(`long call: ${command.type} ${command.commandId} appended nothing`)
         out.push(performance.now() - start)
       }
       return out

@@ -208,7 +208,7 @@ const decideTelephonyStatus = (command: ReportTelephonyStatus, current: CallStat
   return emit(...events)
 }
 
-/** Folds a call's events into its state; `commandIds[i]` is the command id of `events[i]`. */
+/** Folds a call's events, each with the id of the command that recorded it, into its state. */
 export const foldCall = (
   events: ReadonlyArray<{ readonly event: CallEvent; readonly commandId?: string | undefined }>
 ): CallState => events.reduce((state, e) => evolve(state, e.event, e.commandId), initialState)

@@ -290,7 +290,7 @@ describe("call decider", () => {
       given([dialed, answered, recordedBy("cmd-end", ended)]).when(endCall()).thenNothing()
     })
 
-    it("keeps each state's command ids its own when two states are evolved from one (a failed append's state is dropped, not shared)", () => {
+    it("keeps each state's command ids its own when two states are evolved from one (a cached state settled twice)", () => {
       const base = foldCall([{ event: dialed, commandId: "cmd-dial" }, { event: answered, commandId: "cmd-answer" }])
       const first = recordTranscript({ commandId: "cmd-transcript-a" })
       const second = recordTranscript({ commandId: "cmd-transcript-b" })

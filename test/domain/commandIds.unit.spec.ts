@@ -28,6 +28,10 @@ describe("command ids (persistent set)", () => {
     expect(holds(right, "a", "b", "l1", "l2", "r1", "r2")).toEqual([true, true, false, false, true, false])
     expect(holds(rightAgain, "a", "b", "l1", "l2", "r1", "r2")).toEqual([true, true, true, false, true, true])
     expect(holds(base, "l1", "r1")).toEqual([false, false])
+    // An id the shared log already holds past the older version's count.
+    const leftAgain = addCommandId(base, "l1")
+    expect(holds(leftAgain, "a", "b", "l1", "l2")).toEqual([true, true, true, false])
+    expect(holds(left, "l1", "l2")).toEqual([true, true])
   })
 
   it("gives two calls started from the empty set separate histories", () => {
@@ -35,5 +39,6 @@ describe("command ids (persistent set)", () => {
     const second = addCommandId(noCommandIds, "y")
     expect(holds(first, "x", "y")).toEqual([true, false])
     expect(holds(second, "x", "y")).toEqual([false, true])
+    expect(noCommandIds.log.size).toBe(0)
   })
 })

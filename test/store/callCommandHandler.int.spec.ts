@@ -158,6 +158,23 @@ describe("handleCallCommand (write path, memory store)", () => {
     }).pipe(Effect.provideService(EventStore, service))
   })
 
+  it.effect("still knows every command of a call after a command retried in flight settled its cached state twice", () => {
+    const { service } = interleavingStore()
+    return Effect.gen(function*() {
+      const first = merge("cmd-merge-first", { first: true })
+      yield* handleCallCommand(dialCall())
+      yield* handleCallCommand(first)
+      const tagged = merge("cmd-merge-tag", { tag: "vip" })
+      yield* Effect.all([handleCallCommand(tagged), handleCallCommand(tagged)], { concurrency: "unbounded" })
+
+      for (const again of [first, tagged, dialCall()]) {
+        expect(yield* handleCallCommand(again), again.commandId).toMatchObject({ events: [], revision: 2n })
+      }
+      expect(yield* handleCallCommand(merge("cmd-merge-next", { next: 1 }))).toMatchObject({ revision: 3n })
+      expect((yield* readCall).map((e) => e.metadata.commandId)).toEqual(["cmd-dial", "cmd-merge-first", "cmd-merge-tag", "cmd-merge-next"])
+    }).pipe(Effect.provideService(EventStore, service))
+  })
+
   it.effect("lands two concurrent commands on one call, retrying the one that met a conflict", () => {
     const { service, conflicts } = interleavingStore()
     return Effect.gen(function*() {
