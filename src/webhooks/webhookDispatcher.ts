@@ -255,20 +255,40 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   let stopping = false
   let stopped: Promise<void> | null = null
 
-  // Per enabled endpoint, so each lookup is a seek on `webhook_deliveries_due`, not a scan of every pending row.
-  const enabledEndpoints = db.prepare("SELECT id FROM webhook_endpoints WHERE enabled = 1")
-  const hasDue = db.prepare(
-    "SELECT 1 FROM webhook_deliveries WHERE status = 'pending' AND endpoint_id = ? AND next_attempt_at <= ? LIMIT 1"
-  ).pluck()
+  // The enabled endpoints with pending deliveries, found by skipping along `webhook_deliveries_due`
+  // (status, endpoint_id, next_attempt_at) from one such endpoint to the next: a seek per endpoint
+  // with pending rows, none for the others (every endpoint whose deliveries all went), and no scan
+  // of the pending rows. A query per enabled endpoint cost ~5 µs each, twice per wake-up: ~9 ms of
+  // every wake-up with 1,000 endpoints, most of them with nothing to send. `CROSS JOIN` keeps the
+  // walk outside: with statistics, the planner scanned every enabled endpoint and searched the walk.
+  const pendingEndpoints = `
+    WITH RECURSIVE pending (endpoint_id) AS (
+      SELECT (SELECT endpoint_id FROM webhook_deliveries WHERE status = 'pending' ORDER BY endpoint_id LIMIT 1)
+      UNION ALL
+      SELECT (SELECT d.endpoint_id FROM webhook_deliveries d
+              WHERE d.status = 'pending' AND d.endpoint_id > pending.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
+      FROM pending WHERE pending.endpoint_id IS NOT NULL
+    )`
+  const endpointsWithPending = db.prepare<[number], { id: string; due: number }>(
+    `${pendingEndpoints}
+     SELECT p.endpoint_id AS id, EXISTS (
+       SELECT 1 FROM webhook_deliveries d WHERE d.status = 'pending' AND d.endpoint_id = p.endpoint_id AND d.next_attempt_at <= ?
+     ) AS due
+     FROM pending p CROSS JOIN webhook_endpoints e ON e.id = p.endpoint_id WHERE e.enabled = 1`
+  )
   const dueForEndpoint = db.prepare(
     `SELECT id FROM webhook_deliveries
      WHERE endpoint_id = ? AND status = 'pending' AND next_attempt_at <= ?
      ORDER BY next_attempt_at, rowid LIMIT CAST(? AS INTEGER)`
   )
-  const nextDueForEndpoint = db.prepare(
-    `SELECT next_attempt_at FROM webhook_deliveries
-     WHERE status = 'pending' AND endpoint_id = ? AND next_attempt_at > ?
-     ORDER BY next_attempt_at LIMIT 1`
+  const nextDue = db.prepare<[number], number | null>(
+    `${pendingEndpoints}
+     SELECT min((
+       SELECT d.next_attempt_at FROM webhook_deliveries d
+       WHERE d.status = 'pending' AND d.endpoint_id = p.endpoint_id AND d.next_attempt_at > ?
+       ORDER BY d.next_attempt_at LIMIT 1
+     ))
+     FROM pending p CROSS JOIN webhook_endpoints e ON e.id = p.endpoint_id WHERE e.enabled = 1`
   ).pluck()
   const target = db.prepare(
     `SELECT d.id, d.endpoint_id, d.body, d.attempt_count, e.url, e.secret, e.previous_secret, e.previous_secret_until
@@ -560,7 +580,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     for (const [id, until] of claimedElsewhere) if (until <= at) claimedElsewhere.delete(id)
     let queued = 0
     const generation = webhookEndpointsGeneration(db)
-    for (const { id: endpointId } of enabledEndpoints.all() as Array<DueRow>) {
+    for (const { id: endpointId, due } of endpointsWithPending.all(at)) {
       const queue = queues.get(endpointId)
       const load = queue === undefined ? 0 : queue.size + queue.pending
       const room = maxQueued - load
@@ -568,7 +588,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
         backlogged.add(endpointId)
         continue
       }
-      if (queue === undefined && hasDue.get(endpointId, at) === undefined) continue
+      if (queue === undefined && due === 0) continue
       // The ones this endpoint already holds (queued, in flight or being recorded) come back too.
       const limit = room + (pickedPerEndpoint.get(endpointId) ?? 0) + claimedElsewhere.size
       const rows = dueForEndpoint.all(endpointId, at, limit) as Array<DueRow>
@@ -618,12 +638,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
       // wake-ups without a scan, one per burst of finished attempts, skip the per-endpoint lookups.
       if (scannedSinceNextDue || (earliestDue !== null && earliestDue <= at)) {
         scannedSinceNextDue = false
-        let earliest: number | null = null
-        for (const { id } of enabledEndpoints.all() as Array<DueRow>) {
-          const next = nextDueForEndpoint.get(id, at) as number | null | undefined
-          if (next != null && (earliest === null || next < earliest)) earliest = next
-        }
-        earliestDue = earliest
+        earliestDue = nextDue.get(at) ?? null
       }
       return earliestDue === null ? null : earliestDue - at
     },

@@ -9,7 +9,7 @@ import type { EventStoreService } from "../../src/store/eventStore.js"
 import { LedgerDatabase, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { getWebhookDelivery, listWebhookDeliveries, retryWebhookDelivery } from "../../src/webhooks/webhookDeliveries.js"
-import { startWebhookDispatcher, WebhookDispatcher, webhookDispatcherLayer } from "../../src/webhooks/webhookDispatcher.js"
+import { makeWebhookDispatcher, startWebhookDispatcher, WebhookDispatcher, webhookDispatcherLayer } from "../../src/webhooks/webhookDispatcher.js"
 import type { RunningWebhookDispatcher, WebhookDispatcherOptions } from "../../src/webhooks/webhookDispatcher.js"
 import { createWebhookEndpoint, disableWebhookEndpoint, getWebhookEndpoint, rotateWebhookEndpointSecret } from "../../src/webhooks/webhookEndpoints.js"
 import type { CreateWebhookEndpointInput, WebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
@@ -113,6 +113,28 @@ describe("webhook dispatcher", () => {
     expect(c.requests).toHaveLength(0)
     expect(d.requests).toHaveLength(0)
     expect(a.requests).toHaveLength(1)
+  })
+
+  it("finds the due deliveries of the few endpoints that have any among many, and the next retry among theirs", async () => {
+    const failing = await receiver(() => ({ status: 500 }))
+    const healthy = await receiver()
+    const epFailing = await endpoint({ url: failing.url })
+    const epHealthy = await endpoint({ url: healthy.url })
+    await recordCalls("cal_many1", "cal_many2")
+    // Endpoints created after the calls have nothing pending; the disabled one never takes any.
+    for (let i = 0; i < 25; i++) await endpoint({ url: healthy.url })
+    await instance.ok(disableWebhookEndpoint((await endpoint({ url: healthy.url })).id))
+    const engine = makeWebhookDispatcher(db, { ...fast, retryScheduleMillis: [60_000] })
+    cleanups.push(engine.stop)
+
+    expect(engine.tick()).toBe(4)
+    await eventually(() => failing.requests.length === 2 && deliveriesTo(epHealthy).every((d) => d.status === "delivered"), 5_000, "first attempts")
+    await eventually(() => deliveriesTo(epFailing).every((d) => d.attemptCount === 1 && d.nextAttemptAt !== null), 2_000, "retries scheduled")
+    expect(healthy.requests).toHaveLength(2)
+    expect(engine.tick()).toBe(0)
+    const retryIn = engine.nextDueInMillis()
+    expect(retryIn).toBeGreaterThan(55_000)
+    expect(retryIn).toBeLessThanOrEqual(60_000)
   })
 
   it("retries after a 500 and a timeout with the same webhook-id and a fresh timestamp, then succeeds", async () => {
