@@ -7,8 +7,8 @@
  *   `attempt_count` counts every attempt; `schedule_step` the attempts since the last (re)start of
  *   the retry schedule, which a manual redelivery resets.
  * - `webhook_attempts`: one row per HTTP attempt with its outcome.
- * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints`, kept by
- *   triggers, so every process on the file sees a change made by any of them.
+ * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints` (inserts,
+ *   updates, deletes), kept by triggers, so every process on the file sees a change made by any of them.
  */
 import type { Statement } from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
@@ -61,6 +61,8 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints_generation (
   generation INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO webhook_endpoints_generation (id, generation) VALUES (0, 0);
+CREATE TRIGGER IF NOT EXISTS webhook_endpoints_inserted AFTER INSERT ON webhook_endpoints
+BEGIN UPDATE webhook_endpoints_generation SET generation = generation + 1 WHERE id = 0; END;
 CREATE TRIGGER IF NOT EXISTS webhook_endpoints_updated AFTER UPDATE ON webhook_endpoints
 BEGIN UPDATE webhook_endpoints_generation SET generation = generation + 1 WHERE id = 0; END;
 CREATE TRIGGER IF NOT EXISTS webhook_endpoints_deleted AFTER DELETE ON webhook_endpoints
@@ -79,9 +81,10 @@ export const ensureWebhookTables = (db: SqliteDatabase): void => {
 const generationStatements = new WeakMap<SqliteDatabase, Statement<[], number>>()
 
 /**
- * How many times a row of `webhook_endpoints` was updated or deleted, by any connection to the
- * file (a disable, a secret rotation). The dispatcher reads a delivery's endpoint when it queues
- * the delivery, and reads it again before sending only when this count moved in between.
+ * How many times a row of `webhook_endpoints` was inserted, updated or deleted, by any connection
+ * to the file (a new endpoint, a disable, a secret rotation). The dispatcher reads a delivery's
+ * endpoint when it queues the delivery, and reads it again before sending only when this count
+ * moved in between; the outbox reads the endpoints again only when it moved.
  */
 export const webhookEndpointsGeneration = (db: SqliteDatabase): number => {
   let statement = generationStatements.get(db)

@@ -121,6 +121,38 @@ describe("webhook outbox projection", () => {
     expect(announced).toBe(1)
   })
 
+  it("sees endpoints added, disabled or added by another connection while it runs (one outbox across them)", async () => {
+    const views = makeMiniCallViews()
+    const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
+    const projectWithIt = async (callId: string) => {
+      const before = (await readAllEvents(store)).length
+      await runCommands(store, completedCallCommands(callId))
+      const events = (await readAllEvents(store)).slice(before)
+      db.transaction(() => {
+        for (const event of events) {
+          views.project(event)
+          if (outbox.eventTypes.has(event.type)) outbox.apply(event)
+        }
+      })()
+    }
+    const completedTo = () => deliveries().filter((d) => d.event_type === "call.completed").map((d) => d.endpoint_id)
+
+    const first = await endpoint({ url: "https://first.example.com/hooks" })
+    await projectWithIt("cal_seen1")
+    const second = await endpoint({ url: "https://second.example.com/hooks" })
+    await instance.ok(disableWebhookEndpoint(first.id))
+    await projectWithIt("cal_seen2")
+    // A row written by another connection to the file (another process, e.g. a CLI).
+    const other = openSqliteDatabase(join(dir, "ledger.db"))
+    other.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, created_at) VALUES ('ep_other', 'https://other.example.com/hooks', ?, '[\"call.completed\"]', 0)")
+      .run(first.secret)
+    other.close()
+    await projectWithIt("cal_seen3")
+
+    // The third call's subscribers in the outbox's order, oldest endpoint first (ep_other's created_at is 0).
+    expect(completedTo()).toEqual([first.id, second.id, "ep_other", second.id])
+  })
+
   it("ignores a call event when no endpoint subscribes (nothing written)", async () => {
     await runCommands(store, completedCallCommands("cal_four"))
     let loads = 0
