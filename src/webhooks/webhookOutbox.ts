@@ -70,12 +70,22 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
   // none took the event's type (`npm run bench`: webhook figure, "outbox event among 1,000 endpoints").
   let subscribersGeneration: number | null = null
   let subscribersByType = new Map<string, Array<SubscriberRow>>()
+  // Most endpoints store one of a few event-type lists: each distinct text is parsed once.
+  const parsedEventTypes = new Map<string, ReadonlyArray<string>>()
+  const eventTypesOf = (stored: string): ReadonlyArray<string> => {
+    let types = parsedEventTypes.get(stored)
+    if (types === undefined) {
+      types = [...new Set(JSON.parse(stored) as Array<string>)]
+      parsedEventTypes.set(stored, types)
+    }
+    return types
+  }
   const subscribersOf = (type: WebhookEventType): ReadonlyArray<SubscriberRow> => {
     const generation = webhookEndpointsGeneration(db)
     if (generation !== subscribersGeneration) {
       subscribersByType = new Map()
       for (const row of enabledEndpoints.all() as Array<SubscriberRow>) {
-        for (const subscribed of JSON.parse(row.event_types) as Array<string>) {
+        for (const subscribed of eventTypesOf(row.event_types)) {
           const rows = subscribersByType.get(subscribed) ?? []
           rows.push(row)
           subscribersByType.set(subscribed, rows)

@@ -10,7 +10,8 @@ const expectedFigures = [
   "command latency (CallLedger.execute, read-your-writes) p99", "command latency on a long call", "projection rebuild",
   "list none, first page", "list none, deep page",
   "list campaign_id, first page", "list from/to, deep page", "stats campaign, instants", "peak RSS", "webhook delivery throughput",
-  "head-of-line isolation", "dispatcher wake-up among 1,000 endpoints", "end-to-end call ended -> webhook received p99", "HTTP ingest"
+  "head-of-line isolation", "dispatcher wake-up among 1,000 endpoints", "outbox event among 1,000 endpoints",
+  "end-to-end call ended -> webhook received p99", "HTTP ingest"
 ]
 
 describe("npm run bench (smoke, tiny scale)", () => {
