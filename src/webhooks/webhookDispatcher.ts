@@ -227,8 +227,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
    * Picked deliveries (queued, in flight or being recorded), each with what it is sent with, read
    * when it was queued: reading rows in one go in `tick` costs a fraction of reading each one
    * before its attempt (`npm run bench`). The row is read again before sending only when an
-   * endpoint changed in between (`webhookEndpointsGeneration`, kept in the file, so a change by
-   * another process counts too); nothing else changes a pending row.
+   * endpoint row was added or changed in between (`webhookEndpointsGeneration`, kept in the file,
+   * so a change by another process counts too); nothing else changes a pending row.
    */
   const picked = new Map<string, { readonly row: TargetRow; readonly generation: number }>()
   const pickedPerEndpoint = new Map<string, number>()
@@ -261,6 +261,8 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
   // of the pending rows. A query per enabled endpoint cost ~5 µs each, twice per wake-up: ~9 ms of
   // every wake-up with 1,000 endpoints, most of them with nothing to send. `CROSS JOIN` keeps the
   // walk outside: with statistics, the planner scanned every enabled endpoint and searched the walk.
+  // A tick visits the endpoints in id order (it was rowid order), which only decides who gets the
+  // global slots first.
   const pendingEndpoints = `
     WITH RECURSIVE pending (endpoint_id) AS (
       SELECT (SELECT endpoint_id FROM webhook_deliveries WHERE status = 'pending' ORDER BY endpoint_id LIMIT 1)
@@ -635,7 +637,7 @@ export const makeWebhookDispatcher = (db: SqliteDatabase, options: WebhookDispat
     nextDueInMillis: () => {
       const at = now()
       // Only a scan can change what falls due next (a new retry wakes the next tick into one), so
-      // wake-ups without a scan, one per burst of finished attempts, skip the per-endpoint lookups.
+      // wake-ups without a scan, one per burst of finished attempts, skip the walk (`nextDue`).
       if (scannedSinceNextDue || (earliestDue !== null && earliestDue <= at)) {
         scannedSinceNextDue = false
         earliestDue = nextDue.get(at) ?? null

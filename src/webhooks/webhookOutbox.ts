@@ -116,7 +116,7 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
     eventTypes: webhookSourceEventTypes,
     apply,
     reset: () => {},
-    // A failed batch rolls back endpoints this one read inside it; the generation it saw may come back for others.
+    // A rolled-back batch may have kept endpoints it wrote itself; their generation can recur with other rows.
     discard: () => {
       subscribersGeneration = null
     }

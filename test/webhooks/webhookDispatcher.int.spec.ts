@@ -137,6 +137,37 @@ describe("webhook dispatcher", () => {
     expect(retryIn).toBeLessThanOrEqual(60_000)
   })
 
+  it("queues exactly the due deliveries of enabled endpoints wherever their ids fall, and takes the earliest retry of theirs", async () => {
+    const r = await receiver()
+    const at = Date.now()
+    const addEndpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, ?, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '[\"call.completed\"]', ?, ?)")
+    const addDelivery = db.prepare(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, call_id, body, status, next_attempt_at, created_at)
+       VALUES (?, ?, ?, 'call.completed', 'cal_walk', '{}', ?, ?, ?)`
+    )
+    db.transaction(() => {
+      for (const id of ["ep_a", "ep_m", "ep_z"]) addEndpoint.run(id, r.url, 1, at)
+      addEndpoint.run("ep_b", r.url, 0, at)
+      addDelivery.run("msg_a_done", "ep_a", "evt_1", "delivered", null, at)
+      addDelivery.run("msg_b_due", "ep_b", "evt_1", "pending", at - 1_000, at)
+      addDelivery.run("msg_b_soon", "ep_b", "evt_2", "pending", at + 10_000, at)
+      addDelivery.run("msg_m_due", "ep_m", "evt_1", "pending", at - 1_000, at)
+      addDelivery.run("msg_m_later", "ep_m", "evt_2", "pending", at + 30_000, at)
+      addDelivery.run("msg_z_later", "ep_z", "evt_1", "pending", at + 60_000, at)
+      addDelivery.run("msg_z_due", "ep_z", "evt_2", "pending", at - 500, at)
+    })()
+    const engine = makeWebhookDispatcher(db, fast)
+    cleanups.push(engine.stop)
+
+    expect(engine.tick()).toBe(2)
+    await eventually(() => r.requests.length === 2, 5_000, "the two due deliveries")
+    expect(r.requests.map((q) => header(q.headers["webhook-id"])).sort()).toEqual(["msg_m_due", "msg_z_due"])
+    // The disabled endpoint's retry in 10 s is not the next one; ep_m's in 30 s is.
+    const next = engine.nextDueInMillis()
+    expect(next).toBeGreaterThan(25_000)
+    expect(next).toBeLessThanOrEqual(30_000)
+  })
+
   it("retries after a 500 and a timeout with the same webhook-id and a fresh timestamp, then succeeds", async () => {
     const r = await receiver((_req, i) => (i === 0 ? { status: 500, body: "boom" } : i === 1 ? "hang" : { status: 204 }))
     const ep = await endpoint({ url: r.url })

@@ -151,6 +151,20 @@ describe("webhook outbox projection", () => {
 
     // The third call's subscribers in the outbox's order, oldest endpoint first (ep_other's created_at is 0).
     expect(completedTo()).toEqual([first.id, second.id, "ep_other", second.id])
+
+    // An endpoint written in the same transaction as the events after it, as the endpoints
+    // projection writes one ahead of the outbox in the runner's batch.
+    await runCommands(store, completedCallCommands("cal_seen4"))
+    const events = (await readAllEvents(store)).filter((e) => e.streamId.endsWith("cal_seen4"))
+    db.transaction(() => {
+      db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, created_at) VALUES ('ep_same_batch', 'https://same.example.com/hooks', ?, '[\"call.completed\"]', 0)")
+        .run(first.secret)
+      for (const event of events) {
+        views.project(event)
+        if (outbox.eventTypes.has(event.type)) outbox.apply(event)
+      }
+    })()
+    expect(completedTo().slice(4)).toEqual(["ep_other", "ep_same_batch", second.id])
   })
 
   it("ignores a call event when no endpoint subscribes (nothing written)", async () => {
