@@ -79,21 +79,50 @@ const bodiesOf = (count: number): Array<string> =>
 /** Timed rounds; each sends a share of the bodies through bare got, the dispatcher, and the dispatcher with a dead endpoint. */
 const rounds = 3
 
-/** Runs the dispatcher over `bodies` to each of `urls` (and `deadUrl`); healthy deliveries and the ms they took. */
-const runDispatcher = async (dbPath: string, bodies: ReadonlyArray<string>, urls: ReadonlyArray<string>, deadUrl: string | null) => {
+/** A delivery row of `call.completed` as the bench writes it. */
+interface DeliveryRow {
+  readonly id: string
+  readonly endpointId: string
+  readonly eventId: string
+  readonly callId: string
+  readonly body: string
+  readonly status: "pending" | "delivered"
+  readonly attempts: number
+  readonly nextAttemptAt: number | null
+  readonly createdAt: number
+}
+
+/**
+ * The file at `dbPath` with the webhook tables, and inserts of enabled endpoints (signed with the
+ * bench's secret, subscribed to `call.completed` unless told) and of delivery rows.
+ */
+const webhookTablesAt = (dbPath: string) => {
   const db = openSqliteDatabase(dbPath)
   ensureWebhookTables(db)
-  const now = Date.now()
-  const addEndpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, ?, ?, '[\"call.completed\"]', 1, ?)")
-  const addDelivery = db.prepare(
+  const endpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, ?, ?, ?, 1, ?)")
+  const delivery = db.prepare(
     `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, schedule_step, next_attempt_at, created_at)
-     VALUES (?, ?, ?, 'call.completed', ?, ?, 'pending', 0, 0, ?, ?)`
+     VALUES (?, ?, ?, 'call.completed', ?, ?, ?, ?, ?, ?, ?)`
   )
+  return {
+    db,
+    addEndpoint: (id: string, url: string, createdAt: number, eventTypes = '["call.completed"]') => endpoint.run(id, url, secret, eventTypes, createdAt),
+    addDelivery: (d: DeliveryRow) =>
+      delivery.run(d.id, d.endpointId, d.eventId, d.callId, d.body, d.status, d.attempts, d.attempts, d.nextAttemptAt, d.createdAt)
+  }
+}
+
+/** Runs the dispatcher over `bodies` to each of `urls` (and `deadUrl`); healthy deliveries and the ms they took. */
+const runDispatcher = async (dbPath: string, bodies: ReadonlyArray<string>, urls: ReadonlyArray<string>, deadUrl: string | null) => {
+  const { addDelivery, addEndpoint, db } = webhookTablesAt(dbPath)
+  const now = Date.now()
   const all = deadUrl === null ? urls : [...urls, deadUrl]
   db.transaction(() => {
     all.forEach((url, e) => {
-      addEndpoint.run(`ep_${e}`, url, secret, now)
-      bodies.forEach((body, i) => addDelivery.run(`msg_${e}_${i}`, `ep_${e}`, `evt_${i}`, `cal_${i}`, body, now, now))
+      addEndpoint(`ep_${e}`, url, now)
+      bodies.forEach((body, i) => addDelivery({
+        id: `msg_${e}_${i}`, endpointId: `ep_${e}`, eventId: `evt_${i}`, callId: `cal_${i}`, body, status: "pending", attempts: 0, nextAttemptAt: now, createdAt: now
+      }))
     })
   })()
   const healthy = urls.length * bodies.length
@@ -148,19 +177,19 @@ const runBare = async (bodies: ReadonlyArray<string>, urls: ReadonlyArray<string
  * first `pending` of them an hour from now.
  */
 const wakeUpMillis = (dbPath: string, endpoints: number, pending: number, wakeUps: number): number => {
-  const db = openSqliteDatabase(dbPath)
-  ensureWebhookTables(db)
+  const { addDelivery, addEndpoint, db } = webhookTablesAt(dbPath)
   const now = Date.now()
-  const addEndpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, 'http://127.0.0.1:9/', ?, '[\"call.completed\"]', 1, ?)")
-  const addDelivery = db.prepare(
-    `INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, schedule_step, next_attempt_at, created_at)
-     VALUES (?, ?, ?, 'call.completed', ?, '{}', ?, 1, 1, ?, ?)`
-  )
+  const row = { body: "{}", attempts: 1, createdAt: now } as const
   db.transaction(() => {
     for (let e = 0; e < endpoints; e++) {
-      addEndpoint.run(`ep_${e}`, secret, now)
-      for (let i = 0; i < 20; i++) addDelivery.run(`msg_${e}_${i}`, `ep_${e}`, `evt_${i}`, `cal_${i}`, "delivered", null, now)
-      if (e < pending) addDelivery.run(`msg_${e}_retry`, `ep_${e}`, "evt_retry", "cal_retry", "pending", now + 3_600_000, now)
+      const endpointId = `ep_${e}`
+      addEndpoint(endpointId, "http://127.0.0.1:9/", now)
+      for (let i = 0; i < 20; i++) {
+        addDelivery({ ...row, id: `msg_${e}_${i}`, endpointId, eventId: `evt_${i}`, callId: `cal_${i}`, status: "delivered", nextAttemptAt: null })
+      }
+      if (e < pending) {
+        addDelivery({ ...row, id: `msg_${e}_retry`, endpointId, eventId: "evt_retry", callId: "cal_retry", status: "pending", nextAttemptAt: now + 3_600_000 })
+      }
     }
   })()
   db.exec("ANALYZE")
@@ -183,11 +212,9 @@ const wakeUpMillis = (dbPath: string, endpoints: number, pending: number, wakeUp
  * the ms it took. An untimed pass has run, so the endpoints were read once already.
  */
 const outboxOver = (dbPath: string, endpoints: number, calls: ReadonlyArray<SimulatedCall>) => {
-  const db = openSqliteDatabase(dbPath)
-  ensureWebhookTables(db)
-  const addEndpoint = db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, enabled, created_at) VALUES (?, 'http://127.0.0.1:9/', ?, '[\"call.transferred\"]', 1, 0)")
+  const { addEndpoint, db } = webhookTablesAt(dbPath)
   db.transaction(() => {
-    for (let e = 0; e < endpoints; e++) addEndpoint.run(`ep_${e}`, secret)
+    for (let e = 0; e < endpoints; e++) addEndpoint(`ep_${e}`, "http://127.0.0.1:9/", 0, '["call.transferred"]')
   })()
   const outbox = webhookOutboxProjection({ loadCallView: () => null })(db)
   const recordedAt = new Date().toISOString()
