@@ -1,6 +1,6 @@
 /** The write-side state of one call, folded from its events by `evolve`. */
 import type { CallEvent } from "./callEvents.js"
-import { addCommandId, hasCommandId, noCommandIds } from "./commandIds.js"
+import { addCommandId, noCommandIds } from "./commandIds.js"
 import type { CommandIds } from "./commandIds.js"
 import type { AnsweredBy, Direction } from "./values.js"
 
@@ -44,9 +44,9 @@ const seen = (state: CallState, sequenceNumber: number | null): number =>
  * (event metadata), remembered so a retry of that command is a no-op.
  */
 export const evolve = (state: CallState, event: CallEvent, commandId?: string): CallState => {
-  const next = commandId !== undefined && !hasCommandId(state.commandIds, commandId)
-    ? { ...state, commandIds: addCommandId(state.commandIds, commandId) }
-    : state
+  // `addCommandId` answers the same version when the id is already there.
+  const commandIds = commandId === undefined ? state.commandIds : addCommandId(state.commandIds, commandId)
+  const next = commandIds === state.commandIds ? state : { ...state, commandIds }
   switch (event.type) {
     case "CallDialed":
       return {
