@@ -19,6 +19,7 @@ import PQueue from "p-queue"
 import http from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
+import { callStreamId } from "../src/domain/callEvents.js"
 import type { RecordedEvent } from "../src/store/eventStore.js"
 import { sequencePosition } from "../src/store/position.js"
 import { openSqliteDatabase } from "../src/store/sqlite/sqliteDatabase.js"
@@ -221,7 +222,7 @@ const outboxOver = (dbPath: string, endpoints: number, calls: ReadonlyArray<Simu
   const events = calls.flatMap((call) => decidedEvents(call))
     .filter(({ event }) => outbox.eventTypes.has(event.type) && event.type !== "CallTransferred")
     .map(({ event, commandId }, i): RecordedEvent => ({
-      eventId: `evt_${i}`, streamId: `call-${event.data.callId}`, revision: 0n, position: sequencePosition(i + 1),
+      eventId: `evt_${i}`, streamId: callStreamId(event.data.callId), revision: 0n, position: sequencePosition(i + 1),
       type: event.type, data: event.data, metadata: { schemaVersion: 1, commandId, correlationId: commandId, causationId: null, occurredAt: recordedAt, recordedAt }
     }))
   const applyAll = db.transaction(() => {
