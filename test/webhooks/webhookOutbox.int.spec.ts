@@ -9,6 +9,7 @@ import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { createWebhookEndpoint, disableWebhookEndpoint } from "../../src/webhooks/webhookEndpoints.js"
 import type { CreateWebhookEndpointInput } from "../../src/webhooks/webhookEndpoints.js"
 import { deliveryIdFor, webhookOutboxProjection } from "../../src/webhooks/webhookOutbox.js"
+import type { ProjectionHandler } from "../../src/projections/projection.js"
 import { completedCallCommands, makeMiniCallViews, readAllEvents, runCommands } from "./callRecording.js"
 import { makeEndpointRuntime } from "./endpointRuntime.js"
 import type { EndpointRuntime } from "./endpointRuntime.js"
@@ -32,15 +33,25 @@ afterEach(async () => {
 
 const endpoint = (input: CreateWebhookEndpointInput) => instance.ok(createWebhookEndpoint(input))
 
-/** Feeds events the way the projection runner does: call view first, then the outbox, one transaction. */
-const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews(), onDeliveryWritten?: () => void) => {
-  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView, onDeliveryWritten })(db)
+type MiniCallViews = ReturnType<typeof makeMiniCallViews>
+
+/**
+ * Feeds events the way the projection runner does: call view first, then the outbox, in one
+ * transaction, after `first` (another projection's writes in the same batch).
+ */
+const feed = (outbox: ProjectionHandler, views: MiniCallViews, events: ReadonlyArray<RecordedEvent>, first?: () => void) =>
   db.transaction(() => {
+    first?.()
     for (const event of events) {
       views.project(event)
       if (outbox.eventTypes.has(event.type)) outbox.apply(event)
     }
   })()
+
+/** A new outbox fed `events` (see `feed`). */
+const project = (events: ReadonlyArray<RecordedEvent>, views = makeMiniCallViews(), onDeliveryWritten?: () => void) => {
+  const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView, onDeliveryWritten })(db)
+  feed(outbox, views, events)
   return outbox
 }
 
@@ -124,16 +135,10 @@ describe("webhook outbox projection", () => {
   it("sees endpoints added, disabled or added by another connection while it runs (one outbox across them)", async () => {
     const views = makeMiniCallViews()
     const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
-    const projectWithIt = async (callId: string) => {
+    const projectWithIt = async (callId: string, first?: () => void) => {
       const before = (await readAllEvents(store)).length
       await runCommands(store, completedCallCommands(callId))
-      const events = (await readAllEvents(store)).slice(before)
-      db.transaction(() => {
-        for (const event of events) {
-          views.project(event)
-          if (outbox.eventTypes.has(event.type)) outbox.apply(event)
-        }
-      })()
+      feed(outbox, views, (await readAllEvents(store)).slice(before), first)
     }
     const completedTo = () => deliveries().filter((d) => d.event_type === "call.completed").map((d) => d.endpoint_id)
 
@@ -154,16 +159,9 @@ describe("webhook outbox projection", () => {
 
     // An endpoint written in the same transaction as the events after it, as the endpoints
     // projection writes one ahead of the outbox in the runner's batch.
-    await runCommands(store, completedCallCommands("cal_seen4"))
-    const events = (await readAllEvents(store)).filter((e) => e.streamId.endsWith("cal_seen4"))
-    db.transaction(() => {
+    await projectWithIt("cal_seen4", () =>
       db.prepare("INSERT INTO webhook_endpoints (id, url, secret, event_types, created_at) VALUES ('ep_same_batch', 'https://same.example.com/hooks', ?, '[\"call.completed\"]', 0)")
-        .run(first.secret)
-      for (const event of events) {
-        views.project(event)
-        if (outbox.eventTypes.has(event.type)) outbox.apply(event)
-      }
-    })()
+        .run(first.secret))
     expect(completedTo().slice(4)).toEqual(["ep_other", "ep_same_batch", second.id])
   })
 
