@@ -10,6 +10,9 @@
  * and write them in `flush`, called before the checkpoints; `discard` drops them on a rollback.
  * A projection that throws stops the runner (a bug must not skip events): the batch rolls back,
  * `run` fails with `ProjectionFailed`, and `waitFor` fails with it from then on.
+ * On the SQLite store of its own connection, `run` also applies each group commit's appends
+ * inside that commit's transaction (inline projection, as Marten and Emmett call it): the log and
+ * the read models then move in one commit, and the subscription only catches what that missed.
  */
 import { Cause, Chunk, Context, Data, Effect, Layer, Option, Queue, Stream } from "effect"
 import type { Duration } from "effect"
@@ -18,6 +21,7 @@ import { EventStore } from "../store/eventStore.js"
 import type { EventFilter, EventStoreService, Position, RecordedEvent } from "../store/eventStore.js"
 import { comparePositions, positionFromString, positionToString } from "../store/position.js"
 import { LedgerDatabase, withMemoryMap } from "../store/sqlite/sqliteDatabase.js"
+import { observeAppendTransactions } from "../store/sqlite/sqliteEventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { Projection, ProjectionHandler } from "./projection.js"
 
@@ -92,7 +96,9 @@ export interface ProjectionRunner {
   readonly onBatch: (listener: (batch: BatchCommitted) => void) => () => void
   /**
    * Follows the log live, forever; fails only with `ProjectionFailed`. Run one at a time. Also
-   * finishes a `rebuild` interrupted in this process (in a fiber of its own).
+   * finishes a `rebuild` interrupted in this process (in a fiber of its own). While it runs on
+   * the SQLite store of the runner's connection, appends of this process commit with their read
+   * models (inline projection), so `waitFor` a command's position returns at once.
    */
   readonly run: Effect.Effect<void, ProjectionFailed>
   /**
@@ -319,6 +325,28 @@ export const makeProjectionRunner = (
       return finishBatch(selected, checkpoints, last, applied)
     })
 
+    /**
+     * The inline batch (see `inlineApply`), inside the append's transaction: everything after the
+     * lowest checkpoint of `selected`, read back from the log as the subscription would read it,
+     * when that is at most `batchSize` events; more, and it is left to the live loop. Its events
+     * and last position go to `page`.
+     */
+    const applyInline = (
+      selected: ReadonlyArray<ProjectionHandler>,
+      page: { events: number; last: Position | undefined },
+      readNow: NonNullable<EventStoreService["readAllNow"]>
+    ): Checkpoints => {
+      const checkpoints = loadCheckpoints()
+      const after = lowest(checkpoints, selected.map((h) => h.name)) ?? undefined
+      const events = readNow({ after, maxCount: batchSize + 1, filter: followed })
+      if (events.length === 0 || events.length > batchSize) return checkpoints
+      const applied = selected.map(() => false)
+      applyEach(events, selected, checkpoints, applied)
+      page.events = events.length
+      page.last = events[events.length - 1]!.position
+      return finishBatch(selected, checkpoints, page.last, applied)
+    }
+
     let checkpoints = loadCheckpoints()
     let failure: ProjectionFailed | null = null
     const listeners = new Set<(batch: BatchCommitted) => void>()
@@ -375,16 +403,72 @@ export const makeProjectionRunner = (
     const applyNow = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): ProjectionFailed | null =>
       events.length === 0 && failure === null ? null : commitNow(() => applyBatch.immediate(selected, events))
 
+    /**
+     * Inline projection, while `run` runs on the SQLite store of this connection: the projections
+     * apply each group commit's appends inside its own transaction (`observeAppendTransactions`),
+     * so a write and its read models commit together, once, and read-your-writes holds as soon
+     * as the append's caller resumes. The subscription still follows the log, for what other
+     * processes append and for what was not applied inline (the runner behind by more than a
+     * batch, a projection that threw: it fails there, as it would have); the live loop skips
+     * what the checkpoints already passed. Served ingest paid a second commit, a second read of
+     * the events and a wake-up per batch without it (`npm run bench`, HTTP ingest).
+     */
+    let inlineBatch: { readonly checkpoints: Checkpoints; readonly last: Position; readonly events: number } | null = null
+    let inlineSelected: ReadonlyArray<ProjectionHandler> = []
+    const inlineApply = {
+      // A throw (a projection's bug) rolls the appends back with it; the group commit runs them
+      // again without this hook, and the live loop then meets the failure and stops there.
+      beforeCommit: (): void => {
+        inlineBatch = null
+        inlineSelected = []
+        const readNow = store.readAllNow
+        if (failure !== null || readNow === undefined) return
+        inlineSelected = handlers.filter((h) => !rebuilding.has(h.name))
+        if (inlineSelected.length === 0) return
+        const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
+        const applied = applyInline(inlineSelected, page, readNow)
+        if (page.last !== undefined) inlineBatch = { checkpoints: applied, last: page.last, events: page.events }
+      },
+      afterCommit: (): void => {
+        const batch = inlineBatch
+        inlineBatch = null
+        inlineSelected = []
+        if (batch === null) return
+        checkpoints = batch.checkpoints
+        liveLast = batch.last
+        refreshPlannerStatistics(batch.events, false)
+        resumeWaiters(lowest(checkpoints, names))
+        tellListeners({ position: batch.last, events: batch.events, mode: "live" })
+      },
+      afterRollback: (): void => {
+        for (const handler of inlineSelected) handler.discard?.()
+        inlineBatch = null
+        inlineSelected = []
+      }
+    }
+
+    /** Calls each `onBatch` listener with a committed batch; one that throws is logged. */
+    const tellListeners = (batch: BatchCommitted): void => {
+      for (const listener of [...listeners]) {
+        try {
+          listener(batch)
+        } catch (error) {
+          Effect.runFork(Effect.logError("projections: onBatch listener failed", Cause.die(error)))
+        }
+      }
+    }
+
+    /** Whether every one of `selected` has applied the last of `events` (by this process's checkpoints). */
+    const appliedBefore = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): boolean => {
+      const last = events[events.length - 1]
+      const reached = lowest(checkpoints, selected.map((h) => h.name))
+      return last !== undefined && reached !== null && comparePositions(last.position, reached) <= 0
+    }
+
     /** Publishes the new position and tells the listeners about a committed batch. */
     const announce = (last: Position | undefined, events: number, mode: BatchCommitted["mode"]): Effect.Effect<void> => {
       if (last === undefined) return Effect.void
-      const batch: BatchCommitted = { position: last, events, mode }
-      return publish.pipe(
-        Effect.zipRight(Effect.forEach([...listeners], (listener) =>
-          Effect.try(() => listener(batch)).pipe(
-            Effect.catchAll((error) => Effect.logError("projections: onBatch listener failed", Cause.die(error.error)))
-          ), { discard: true }))
-      )
+      return publish.pipe(Effect.zipRight(Effect.sync(() => tellListeners({ position: last, events, mode }))))
     }
 
     const liveLoop: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
@@ -398,7 +482,10 @@ export const makeProjectionRunner = (
         Stream.runForEachChunk((chunk) =>
           Effect.forEach(slicesOf(Chunk.toReadonlyArray(chunk), batchSize), (events) =>
             Effect.suspend(() => {
-              const error = applyNow(events, handlers.filter((h) => !rebuilding.has(h.name)))
+              const selected = handlers.filter((h) => !rebuilding.has(h.name))
+              // Applied inline already (or by another process this one saw commit): no transaction.
+              if (failure === null && appliedBefore(events, selected)) return Effect.void
+              const error = applyNow(events, selected)
               if (error !== null) return stop(error)
               liveLast = events[events.length - 1]?.position ?? liveLast
               refreshPlannerStatistics(events.length, false)
@@ -566,7 +653,12 @@ export const makeProjectionRunner = (
       // A failure there has already stopped the runner (`stop`); the live loop fails at its next batch.
       yield* Effect.fork(Effect.forever(Queue.take(rebuildsToFinish).pipe(Effect.zipRight(Effect.ignore(finishInterruptedRebuilds)))))
       return yield* liveLoop
-    })
+    }).pipe((live) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => observeAppendTransactions(store, db, inlineApply)),
+        () => live,
+        (remove) => Effect.sync(() => remove?.())
+      ))
 
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
       Effect.gen(function*() {

@@ -78,4 +78,29 @@ describe("group commit", () => {
     await inner
     expect(texts()).toEqual(["outer", "inner"])
   })
+
+  it("beforeCommit writes in the batch's own transaction; when it throws, the batch rolls back and commits again without it", async () => {
+    const { db, insert, texts } = openTable()
+    const calls: Array<string> = []
+    let fail = false
+    const groupCommit = makeGroupCommit(db, {
+      beforeCommit: () => {
+        calls.push("before")
+        insert.run(`derived from ${texts().length} notes`)
+        if (fail) throw new Error("a bug in the observer")
+      },
+      afterCommit: () => calls.push("commit"),
+      afterRollback: () => calls.push("rollback")
+    })
+    await Effect.runPromise(Effect.all([groupCommit.submit(() => insert.run("a")), groupCommit.submit(() => insert.run("b"))], { concurrency: "unbounded" }))
+    expect(texts()).toEqual(["a", "b", "derived from 2 notes"])
+    expect(calls).toEqual(["before", "commit"])
+
+    calls.length = 0
+    fail = true
+    const id = await Effect.runPromise(groupCommit.submit(() => Number(insert.run("c").lastInsertRowid)))
+    expect(texts()).toEqual(["a", "b", "derived from 2 notes", "c"])
+    expect(id).toBe(4)
+    expect(calls).toEqual(["before", "rollback", "commit"])
+  })
 })

@@ -6,7 +6,7 @@
  * soft delete and tombstone, `$all` reads and catch-up subscriptions.
  * Writes go through group commit (`groupCommit.ts`); a committed append survives SIGKILL (WAL).
  */
-import { Effect, Either, Layer } from "effect"
+import { Cause, Effect, Either, Layer } from "effect"
 import type { Statement } from "better-sqlite3"
 import { makeAppendSignal } from "../appendSignal.js"
 import { catchUpSubscription } from "../catchUpSubscription.js"
@@ -94,6 +94,49 @@ const ensurePageCache = (db: SqliteDatabase): void => {
   if (currentKib < pageCacheKib) db.pragma(`cache_size = -${pageCacheKib}`)
 }
 
+/**
+ * Work that runs inside the log's own write transactions: see `observeAppendTransactions`. Each
+ * hook must not throw (`beforeCommit` wraps its work in a savepoint and catches what fails).
+ */
+export interface AppendTransactionObserver {
+  /** Inside each group-commit transaction, after its appends and before COMMIT. */
+  readonly beforeCommit: () => void
+  /** The transaction committed; runs before the appends' callers resume. */
+  readonly afterCommit: () => void
+  /** The transaction rolled back after `beforeCommit` ran. */
+  readonly afterRollback: () => void
+}
+
+/** The observers of each SQLite store, with the connection it writes through. */
+const observersOf = new WeakMap<EventStoreService, { readonly db: SqliteDatabase; readonly observers: Set<AppendTransactionObserver> }>()
+
+/**
+ * Adds `observer` to the write transactions of `store` when it is this module's SQLite store on
+ * the connection `db` (the read models' connection), so work on that connection can commit with
+ * the appends themselves (inline projections); returns its removal. Undefined for any other
+ * store (memory, EventStoreDB, another file or connection): nothing can share their transactions.
+ */
+export const observeAppendTransactions = (
+  store: EventStoreService,
+  db: SqliteDatabase,
+  observer: AppendTransactionObserver
+): (() => void) | undefined => {
+  const entry = observersOf.get(store)
+  if (entry === undefined || entry.db !== db) return undefined
+  entry.observers.add(observer)
+  return () => {
+    entry.observers.delete(observer)
+  }
+}
+
+const afterTransaction = (hook: () => void): void => {
+  try {
+    hook()
+  } catch (error) {
+    Effect.runFork(Effect.logError("an observer of the log's transactions failed", Cause.die(error)))
+  }
+}
+
 const isFailure = <A>(value: A | WrongExpectedRevision | StreamDeleted): value is WrongExpectedRevision | StreamDeleted =>
   value instanceof WrongExpectedRevision || value instanceof StreamDeleted
 
@@ -105,7 +148,20 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   ensureEventTables(db)
   ensurePageCache(db)
   const signal = makeAppendSignal()
-  const groupCommit = makeGroupCommit(db, signal.notify)
+  const observers = new Set<AppendTransactionObserver>()
+  const groupCommit = makeGroupCommit(db, {
+    beforeCommit: () => {
+      for (const observer of observers) observer.beforeCommit()
+    },
+    // After the commit, an observer's bug must not keep the appends' callers waiting: it is logged.
+    afterCommit: () => {
+      for (const observer of observers) afterTransaction(() => observer.afterCommit())
+      signal.notify()
+    },
+    afterRollback: () => {
+      for (const observer of observers) afterTransaction(() => observer.afterRollback())
+    }
+  })
 
   const selectStreamRow = db.prepare<[string, string], StreamRow>(
     `SELECT (SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1) AS last_revision,
@@ -242,7 +298,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   const readAllPage = (options?: ReadAllOptions): Array<RecordedEvent> =>
     readAllNow(options?.after, options?.maxCount ?? -1, options?.filter)
 
-  return {
+  const service: EventStoreService = {
     appendToStream: (streamId, events, expected) =>
       Effect.suspend(() => {
         const encoded = events.map(encode)
@@ -282,6 +338,8 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
     deleteStream: remove(false),
     tombstoneStream: remove(true)
   }
+  observersOf.set(service, { db, observers })
+  return service
 }
 
 /** The SQLite `EventStore` over the shared `LedgerDatabase` connection, with options (e.g. a shorter poll interval for several processes on one file). */
