@@ -328,16 +328,19 @@ export const makeProjectionRunner = (
     /**
      * The inline batch (see `inlineApply`), inside the append's transaction: everything after the
      * lowest checkpoint of `selected`, read back from the log as the subscription would read it,
-     * when that is at most `batchSize` events; more, and it is left to the live loop. Its events
-     * and last position go to `page`.
+     * when that is at most `batchSize` events; more, and it is left to the live loop (a runner
+     * far behind, catching up, finds that out from `first`, the batch's first position, without
+     * reading). Its events and last position go to `page`.
      */
     const applyInline = (
       selected: ReadonlyArray<ProjectionHandler>,
+      first: Position,
       page: { events: number; last: Position | undefined },
       readNow: NonNullable<EventStoreService["readAllNow"]>
     ): Checkpoints => {
       const checkpoints = loadCheckpoints()
       const after = lowest(checkpoints, selected.map((h) => h.name)) ?? undefined
+      if (first.commit - 1n - (after?.commit ?? 0n) > BigInt(batchSize)) return checkpoints
       const events = readNow({ after, maxCount: batchSize + 1, filter: followed })
       if (events.length === 0 || events.length > batchSize) return checkpoints
       const applied = selected.map(() => false)
@@ -418,15 +421,15 @@ export const makeProjectionRunner = (
     const inlineApply = {
       // A throw (a projection's bug) rolls the appends back with it; the group commit runs them
       // again without this hook, and the live loop then meets the failure and stops there.
-      beforeCommit: (): void => {
+      beforeCommit: (first: Position | null): void => {
         inlineBatch = null
         inlineSelected = []
         const readNow = store.readAllNow
-        if (failure !== null || readNow === undefined) return
+        if (first === null || failure !== null || readNow === undefined) return
         inlineSelected = handlers.filter((h) => !rebuilding.has(h.name))
         if (inlineSelected.length === 0) return
         const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
-        const applied = applyInline(inlineSelected, page, readNow)
+        const applied = applyInline(inlineSelected, first, page, readNow)
         if (page.last !== undefined) inlineBatch = { checkpoints: applied, last: page.last, events: page.events }
       },
       afterCommit: (): void => {

@@ -39,6 +39,8 @@ class WriteFailed extends Error {
  * function: what runs once per committed batch, before callers resume.
  */
 export interface GroupCommitHooks {
+  /** Runs first inside each attempt's transaction, before its writes (an attempt rolled back is run again). */
+  readonly beforeWrites?: (() => void) | undefined
   /**
    * Runs inside the batch's transaction after its writes succeeded, right before COMMIT: work that
    * commits or rolls back with them, without a savepoint of its own (one cost the ingest path
@@ -56,7 +58,7 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 
 /** Builds the batcher over `db`; `hooks` (or `afterCommit` alone) run around each batch transaction. */
 export const makeGroupCommit = (db: SqliteDatabase, hooks: GroupCommitHooks | (() => void)): GroupCommit => {
-  const { afterCommit, afterRollback, beforeCommit } = typeof hooks === "function" ? { afterCommit: hooks } as GroupCommitHooks : hooks
+  const { afterCommit, afterRollback, beforeCommit, beforeWrites } = typeof hooks === "function" ? { afterCommit: hooks } as GroupCommitHooks : hooks
   let queue: Array<Pending> = []
   let scheduled = false
   /** Whether the running batch transaction got as far as `beforeCommit`. */
@@ -65,6 +67,7 @@ export const makeGroupCommit = (db: SqliteDatabase, hooks: GroupCommitHooks | ((
   let hooked = true
 
   const runBatch = db.transaction((batch: ReadonlyArray<Pending>): Array<unknown> => {
+    beforeWrites?.()
     const values = batch.map((pending, index) => {
       try {
         return pending.write()

@@ -99,8 +99,13 @@ const ensurePageCache = (db: SqliteDatabase): void => {
  * hook must not throw (`beforeCommit` wraps its work in a savepoint and catches what fails).
  */
 export interface AppendTransactionObserver {
-  /** Inside each group-commit transaction, after its appends and before COMMIT. */
-  readonly beforeCommit: () => void
+  /**
+   * Inside each group-commit transaction, after its appends and before COMMIT, with the position
+   * of the first event they stored (null when they stored none). Positions are this store's
+   * sequence numbers, one per event: `first.commit - 1n - p.commit` events lie between a
+   * position `p` and the batch.
+   */
+  readonly beforeCommit: (first: Position | null) => void
   /** The transaction committed; runs before the appends' callers resume. */
   readonly afterCommit: () => void
   /** The transaction rolled back after `beforeCommit` ran. */
@@ -149,9 +154,15 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   ensurePageCache(db)
   const signal = makeAppendSignal()
   const observers = new Set<AppendTransactionObserver>()
+  /** Rowid of the first event the running batch attempt inserted. */
+  let firstInBatch: number | null = null
   const groupCommit = makeGroupCommit(db, {
+    beforeWrites: () => {
+      firstInBatch = null
+    },
     beforeCommit: () => {
-      for (const observer of observers) observer.beforeCommit()
+      const first = firstInBatch === null ? null : sequencePosition(firstInBatch)
+      for (const observer of observers) observer.beforeCommit(first)
     },
     // After the commit, an observer's bug must not keep the appends' callers waiting: it is logged.
     afterCommit: () => {
@@ -275,6 +286,7 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
     for (const event of events) {
       revision += 1
       position = Number(insertEvent.run(event.eventId, streamId, revision, event.type, event.data, event.metadata).lastInsertRowid)
+      firstInBatch ??= position
     }
     return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
   }
