@@ -235,3 +235,43 @@ describe("handleCallCommand (write path, memory store)", () => {
       expect(yield* Effect.flip(handleCallCommand(endCall()))).toBeInstanceOf(CallNotFound)
     }).pipe(Effect.provide(MemoryEventStoreLive)))
 })
+
+describe("handleCallCommand batches (commit delay)", () => {
+  /** The memory store, recording how many appends each `appendMany` (one batch) carried. */
+  const countingStore = () => {
+    const store = makeMemoryEventStore()
+    const batches: Array<number> = []
+    const service: EventStoreService = {
+      ...store,
+      appendMany: (appends) => {
+        batches.push(appends.length)
+        return store.appendMany(appends)
+      }
+    }
+    return { service, batches }
+  }
+  const dialOf = (id: string) => dialCall({ callId: id, commandId: `dial-${id}` })
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+  it("a lone command is written at the next turn; under load a batch waits one turn more, so commands of two turns commit together", async () => {
+    const { batches, service } = countingStore()
+    const submit = (id: string) => Effect.runPromise(handleCallCommand(dialOf(id)).pipe(Effect.provideService(EventStore, service)))
+
+    // A lone command (nothing batched before it): one turn.
+    const lone = submit("cal_lone")
+    await nextTurn()
+    expect(batches).toEqual([1])
+    await lone
+
+    // Two at once: still one turn (the last batch held one), one batch of two.
+    await Promise.all([submit("cal_a"), submit("cal_b")])
+    expect(batches).toEqual([1, 2])
+
+    // The last batch held two: a command submitted a turn after the first joins its batch.
+    const first = submit("cal_c")
+    await nextTurn()
+    const second = submit("cal_d")
+    await Promise.all([first, second])
+    expect(batches).toEqual([1, 2, 2])
+  })
+})
