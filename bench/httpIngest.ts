@@ -12,6 +12,7 @@ import { callScenario } from "../src/cli/simulate/callScenario.js"
 import { seededRandom } from "../src/cli/simulate/seededRandom.js"
 import { benchSeed } from "./dataset.js"
 import { buildEntry, freePort, request, startServerProcess, unlimitedRateLimits } from "./serverProcess.js"
+import type { ServerProcess } from "./serverProcess.js"
 
 /** Reports sent at once (calls in flight, each sending its reports in order). */
 const concurrency = 32
@@ -61,6 +62,14 @@ const drive = async (base: string, calls: ReadonlyArray<{ id: string; reports: R
   return { count: sent, millis: since(start) }
 }
 
+/** Runs `drive` and adds the CPU `server` used meanwhile to `into`. */
+const timedOn = async <A>(server: ServerProcess, drive: () => Promise<A>, into: { millis: number }): Promise<A> => {
+  const before = server.cpuMillis()
+  const result = await drive()
+  into.millis += server.cpuMillis() - before
+  return result
+}
+
 export const httpIngest: BenchFigure = {
   name: "HTTP ingest",
   run: async (context: BenchContext): Promise<ReadonlyArray<BenchRow>> => {
@@ -74,6 +83,9 @@ export const httpIngest: BenchFigure = {
     // Both sides are warmed up first (a fresh no-op took 2.5x as long over its first 2,500 reports
     // as over the next), then take turns (`inRounds`).
     const totals = { ours: new RoundTotals(), noop: new RoundTotals() }
+    // The servers' CPU in the timed rounds: steadier than their throughput on a noisy machine,
+    // where the no-op's rounds swung from 250 to 500 µs of CPU per request within a run.
+    const cpu = { ours: { millis: 0 }, noop: { millis: 0 } }
     let timedCalls = 0
     try {
       const noopPort = await freePort()
@@ -91,18 +103,21 @@ export const httpIngest: BenchFigure = {
       context.log(`ingest: ${reportsOf(warmUp)} reports to warm up, then ${reportsOf(timed)} in ${rounds} rounds`)
       await drive(ledger.url, warmUp)
       await drive(noop.url, warmUp)
+      const reference = noop
       for (const round of inRounds(timed, rounds)) {
-        totals.ours.add(await drive(ledger.url, round))
-        totals.noop.add(await drive(noop.url, round))
+        totals.ours.add(await timedOn(ledger, () => drive(ledger.url, round), cpu.ours))
+        totals.noop.add(await timedOn(reference, () => drive(reference.url, round), cpu.noop))
       }
     } finally {
       await ledger.stop()
       await noop?.stop()
     }
+    const cpuPerRequest = (side: { millis: number }) => Math.round((side.millis * 1000) / Math.max(1, totals.ours.count))
     return [throughputRow({
       figure: "HTTP ingest POST /v1/calls/{id}/events", unit: "requests/s", ours: totals.ours.perSecond(),
       beside: "no-op Effect HttpApi endpoint", besideValue: totals.noop.perSecond(), target: ">= 0.6 of no-op",
-      note: `${totals.ours.count} reports of ${timedCalls} calls, ${concurrency} at once, ${rounds} rounds each after a warm-up`
+      note: `${totals.ours.count} reports of ${timedCalls} calls, ${concurrency} at once, ${rounds} rounds each after a warm-up; ` +
+        `server CPU per report (all threads): ours ${cpuPerRequest(cpu.ours)} µs, no-op ${cpuPerRequest(cpu.noop)} µs`
     }, (_, ratio) => ratio !== null && ratio >= 0.6)]
   }
 }

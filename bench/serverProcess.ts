@@ -43,6 +43,8 @@ export interface ServerProcess {
   readonly child: ChildProcess
   /** Peak resident set size so far, bytes (VmHWM). */
   readonly peakRss: () => number
+  /** CPU time the process used so far, all its threads, ms (`/proc/<pid>/stat` utime + stime at 100 ticks/s). */
+  readonly cpuMillis: () => number
   readonly stop: () => Promise<void>
 }
 
@@ -89,6 +91,11 @@ export const startServerProcess = async (
     peakRss: () => {
       const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))
       return match === null ? Number.NaN : Number(match[1]) * 1024
+    },
+    cpuMillis: () => {
+      // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+      const fields = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+      return (Number(fields[11]) + Number(fields[12])) * 10
     },
     stop: () =>
       new Promise<void>((resolve) => {
