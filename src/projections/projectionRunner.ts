@@ -476,7 +476,9 @@ export const makeProjectionRunner = (
 
     const liveLoop: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
       const after = lowest(loadCheckpoints(), names) ?? undefined
-      return store.subscribeToAll({ after, filter: followed }).pipe(
+      // Inline batches were applied with their appends: the subscription reads on after them.
+      const seen = () => lowest(checkpoints, handlers.filter((h) => !rebuilding.has(h.name)).map((h) => h.name))
+      return store.subscribeToAll({ after, filter: followed, seen }).pipe(
         Stream.filterMap((m) => (m._tag === "Event" ? Option.some(m.event) : Option.none())),
         // A batch is what the subscription read at once (all appended since its last read): a lone
         // write is applied at once, a burst in few transactions. A timed window made every write

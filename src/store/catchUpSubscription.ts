@@ -8,6 +8,7 @@
 import { Chunk, Effect, Option, Stream } from "effect"
 import type { AppendSignal } from "./appendSignal.js"
 import type { EventFilter, Position, RecordedEvent, SubscriptionMessage } from "./eventStore.js"
+import { comparePositions } from "./position.js"
 
 export interface CatchUpSource {
   readonly readAll: (after: Position | undefined, maxCount: number, filter: EventFilter | undefined) => Effect.Effect<ReadonlyArray<RecordedEvent>>
@@ -24,9 +25,17 @@ interface Cursor {
   readonly waitFirst?: Effect.Effect<void> | undefined
 }
 
+/** The later of the cursor and what the subscriber has seen by other means. */
+const furthest = (after: Position | undefined, seen: Position | null | undefined): Position | undefined =>
+  seen === null || seen === undefined || (after !== undefined && comparePositions(after, seen) >= 0) ? after : seen
+
 export const catchUpSubscription = (
   source: CatchUpSource,
-  options?: { readonly after?: Position | undefined; readonly filter?: EventFilter | undefined }
+  options?: {
+    readonly after?: Position | undefined
+    readonly filter?: EventFilter | undefined
+    readonly seen?: (() => Position | null) | undefined
+  }
 ): Stream.Stream<SubscriptionMessage> =>
   Stream.paginateChunkEffect<Cursor, SubscriptionMessage, never, never>(
     { after: options?.after, caughtUp: false },
@@ -34,7 +43,8 @@ export const catchUpSubscription = (
       Effect.gen(function*() {
         if (cursor.waitFirst !== undefined) yield* cursor.waitFirst
         const nextAppend = source.signal.ticket(source.pollIntervalMillis)
-        const page = yield* source.readAll(cursor.after, source.pageSize, options?.filter)
+        const after = furthest(cursor.after, options?.seen?.())
+        const page = yield* source.readAll(after, source.pageSize, options?.filter)
         if (page.length > 0) {
           const last = page[page.length - 1]!
           const messages = page.map((event): SubscriptionMessage => ({ _tag: "Event", event }))
@@ -45,10 +55,10 @@ export const catchUpSubscription = (
           return [Chunk.unsafeFromArray(messages), Option.some({ after: last.position, caughtUp: cursor.caughtUp, waitFirst })] as const
         }
         if (!cursor.caughtUp) {
-          const caughtUp: SubscriptionMessage = { _tag: "CaughtUp", position: cursor.after ?? null }
-          return [Chunk.of(caughtUp), Option.some({ after: cursor.after, caughtUp: true })] as const
+          const caughtUp: SubscriptionMessage = { _tag: "CaughtUp", position: after ?? null }
+          return [Chunk.of(caughtUp), Option.some({ after, caughtUp: true })] as const
         }
         yield* nextAppend
-        return [Chunk.empty<SubscriptionMessage>(), Option.some(cursor)] as const
+        return [Chunk.empty<SubscriptionMessage>(), Option.some({ ...cursor, after })] as const
       })
   )

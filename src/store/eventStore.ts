@@ -143,11 +143,15 @@ export interface EventStoreService {
   readonly headPosition: Effect.Effect<Position | null>
   /**
    * A catch-up subscription to `$all`: first the stored events after `after` (exclusive), then a
-   * `CaughtUp`, then live events as they are appended. Never ends by itself.
+   * `CaughtUp`, then live events as they are appended. Never ends by itself. `seen`, asked before
+   * each read, names a position the subscriber already has by other means (the projection runner's
+   * inline batches): the in-process adapters read on after it rather than deliver those events
+   * again; EventStoreDB's ignores it, so a subscriber must still skip what it has seen.
    */
   readonly subscribeToAll: (options?: {
     readonly after?: Position | undefined
     readonly filter?: EventFilter | undefined
+    readonly seen?: (() => Position | null) | undefined
   }) => Stream.Stream<SubscriptionMessage>
   /** Soft delete: reads see no events; a later append recreates the stream, continuing its revisions. */
   readonly deleteStream: (streamId: string, expectedRevision: ExpectedRevision) => Effect.Effect<void, WrongExpectedRevision | StreamDeleted>

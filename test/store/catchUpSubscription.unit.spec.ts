@@ -65,4 +65,22 @@ describe("catch-up subscription", () => {
     await Effect.runPromise(Fiber.interrupt(fiber))
     expect(log.reads()).toBe(2 + 3)
   })
+
+  it("reads on after what the subscriber says it has seen by other means, before and after it caught up", async () => {
+    const log = countedLog(100)
+    for (let i = 0; i < 3; i++) log.append()
+    let seenElsewhere = 2
+    const seen: Array<SubscriptionMessage> = []
+    const subscription = catchUpSubscription(log.source, { seen: () => sequencePosition(seenElsewhere) })
+    const fiber = Effect.runFork(Stream.runForEach(subscription, (m) => Effect.sync(() => seen.push(m))))
+    await until(() => seen.some((m) => m._tag === "CaughtUp"))
+    // Appended and applied elsewhere (e4, e5), then one that was not (e6).
+    log.append()
+    log.append()
+    seenElsewhere = 5
+    log.append()
+    await until(() => seen.length === 3)
+    await Effect.runPromise(Fiber.interrupt(fiber))
+    expect(seen.map((m) => (m._tag === "Event" ? m.event.eventId : m._tag))).toEqual(["e3", "CaughtUp", "e6"])
+  })
 })
