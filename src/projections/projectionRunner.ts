@@ -22,6 +22,7 @@ import type { EventFilter, EventStoreService, Position, RecordedEvent } from "..
 import { comparePositions, positionFromString, positionToString } from "../store/position.js"
 import { LedgerDatabase, withMemoryMap } from "../store/sqlite/sqliteDatabase.js"
 import { observeAppendTransactions } from "../store/sqlite/sqliteEventStore.js"
+import type { AppendTransactionObserver } from "../store/sqlite/sqliteEventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import type { Projection, ProjectionHandler } from "./projection.js"
 
@@ -50,7 +51,7 @@ export class UnknownProjection extends Data.TaggedError("UnknownProjection")<{ r
 export interface BatchCommitted {
   readonly position: Position
   readonly events: number
-  /** `live` from the subscription, `catch-up` from `catchUp`, `rebuild` from `rebuild`. */
+  /** `live` from the subscription or an inline batch, `catch-up` from `catchUp`, `rebuild` from `rebuild`. */
   readonly mode: "live" | "catch-up" | "rebuild"
 }
 
@@ -98,7 +99,8 @@ export interface ProjectionRunner {
    * Follows the log live, forever; fails only with `ProjectionFailed`. Run one at a time. Also
    * finishes a `rebuild` interrupted in this process (in a fiber of its own). While it runs on
    * the SQLite store of the runner's connection, appends of this process commit with their read
-   * models (inline projection), so `waitFor` a command's position returns at once.
+   * models (inline projection), so `waitFor` a command's position returns at once, unless the
+   * runner is more than a batch behind or the runner failed.
    */
   readonly run: Effect.Effect<void, ProjectionFailed>
   /**
@@ -326,7 +328,7 @@ export const makeProjectionRunner = (
     })
 
     /**
-     * The inline batch (see `inlineApply`), inside the append's transaction: everything after the
+     * The inline batch (see `makeInlineObserver`), inside the append's transaction: everything after the
      * lowest checkpoint of `selected`, read back from the log as the subscription would read it,
      * when that is at most `batchSize` events; more, and it is left to the live loop (a runner
      * far behind, catching up, finds that out from `first`, the batch's first position, without
@@ -357,7 +359,7 @@ export const makeProjectionRunner = (
     const rebuildLock = yield* Effect.makeSemaphore(1)
     /** Projections being rebuilt: the live loop and `catchUp` leave them to `rebuild` until it releases them. */
     const rebuilding = new Set<string>()
-    /** Last position the live loop committed (while leaving the rebuilding projections alone). */
+    /** Last position the live loop or an inline batch committed (while leaving the rebuilding projections alone). */
     let liveLast: Position | null = null
 
     // The planner picks among the call view's many indexes by their statistics (sqlite_stat1);
@@ -412,41 +414,64 @@ export const makeProjectionRunner = (
      * so a write and its read models commit together, once, and read-your-writes holds as soon
      * as the append's caller resumes. The subscription still follows the log, for what other
      * processes append and for what was not applied inline (the runner behind by more than a
-     * batch, a projection that threw: it fails there, as it would have); the live loop skips
-     * what the checkpoints already passed. Served ingest paid a second commit, a second read of
-     * the events and a wake-up per batch without it (`npm run bench`, HTTP ingest).
+     * batch, or after an inline batch failed); it reads on after the checkpoints (`seen`) and the
+     * live loop skips what they already passed. Without it a served report paid a second
+     * transaction and commit, and a second read of its events (`npm run bench`, HTTP ingest).
+     * One observer per `run`, so a run ending late cannot remove the next one's.
      */
-    let inlineBatch: { readonly checkpoints: Checkpoints; readonly last: Position; readonly events: number } | null = null
-    let inlineSelected: ReadonlyArray<ProjectionHandler> = []
-    const inlineApply = {
-      // A throw (a projection's bug) rolls the appends back with it; the group commit runs them
-      // again without this hook, and the live loop then meets the failure and stops there.
-      beforeCommit: (first: Position | null): void => {
-        inlineBatch = null
-        inlineSelected = []
-        const readNow = store.readAllNow
-        if (first === null || failure !== null || readNow === undefined) return
-        inlineSelected = handlers.filter((h) => !rebuilding.has(h.name))
-        if (inlineSelected.length === 0) return
-        const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
-        const applied = applyInline(inlineSelected, first, page, readNow)
-        if (page.last !== undefined) inlineBatch = { checkpoints: applied, last: page.last, events: page.events }
-      },
-      afterCommit: (): void => {
-        const batch = inlineBatch
-        inlineBatch = null
-        inlineSelected = []
-        if (batch === null) return
-        checkpoints = batch.checkpoints
-        liveLast = batch.last
-        refreshPlannerStatistics(batch.events, false)
-        resumeWaiters(lowest(checkpoints, names))
-        tellListeners({ position: batch.last, events: batch.events, mode: "live" })
-      },
-      afterRollback: (): void => {
-        for (const handler of inlineSelected) handler.discard?.()
-        inlineBatch = null
-        inlineSelected = []
+    const makeInlineObserver = (): AppendTransactionObserver => {
+      let batch: { readonly checkpoints: Checkpoints; readonly last: Position; readonly events: number } | null = null
+      let selected: ReadonlyArray<ProjectionHandler> = []
+      /** After a failed inline batch: none until the live loop has applied its first event. */
+      let pausedBelow: Position | null = null
+      return {
+        // A throw rolls the appends back with it; the group commit runs them again without this
+        // hook, and the live loop applies them (and stops there, if a projection's bug threw).
+        beforeCommit: (first) => {
+          batch = null
+          selected = []
+          const readNow = store.readAllNow
+          if (first === null || failure !== null || readNow === undefined) return
+          if (pausedBelow !== null) {
+            const reached = lowest(checkpoints, names)
+            if (reached === null || comparePositions(reached, pausedBelow) < 0) return
+            pausedBelow = null
+          }
+          selected = handlers.filter((h) => !rebuilding.has(h.name))
+          if (selected.length === 0) return
+          const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
+          try {
+            const applied = applyInline(selected, first, page, readNow)
+            if (page.last !== undefined) batch = { checkpoints: applied, last: page.last, events: page.events }
+          } catch (error) {
+            pausedBelow = first
+            Effect.runFork(Effect.logWarning("projections: an inline batch failed; the live loop applies it", Cause.die(error)))
+            throw error
+          }
+        },
+        afterCommit: () => {
+          const committed = batch
+          batch = null
+          selected = []
+          if (committed === null) return
+          checkpoints = committed.checkpoints
+          liveLast = committed.last
+          resumeWaiters(lowest(checkpoints, names))
+          tellListeners({ position: committed.last, events: committed.events, mode: "live" })
+          // After the callers and listeners heard of the batch, and outside the group commit's step.
+          setImmediate(() => {
+            try {
+              refreshPlannerStatistics(committed.events, false)
+            } catch (error) {
+              Effect.runFork(Effect.logWarning("projections: refreshing planner statistics failed", Cause.die(error)))
+            }
+          })
+        },
+        afterRollback: () => {
+          for (const handler of selected) handler.discard?.()
+          batch = null
+          selected = []
+        }
       }
     }
 
@@ -660,7 +685,7 @@ export const makeProjectionRunner = (
       return yield* liveLoop
     }).pipe((live) =>
       Effect.acquireUseRelease(
-        Effect.sync(() => observeAppendTransactions(store, db, inlineApply)),
+        Effect.sync(() => observeAppendTransactions(store, db, makeInlineObserver())),
         () => live,
         (remove) => Effect.sync(() => remove?.())
       ))

@@ -17,7 +17,8 @@
  * command) a batch waits one event-loop turn more, a commit delay in the manner of PostgreSQL's
  * `commit_delay`: served over HTTP by 32 clients, batches then held 28 commands instead of 15,
  * and the server's CPU per report fell by about a quarter, its commit and the read models' writes
- * shared by twice as many (`npm run bench`, HTTP ingest); a lone command does not wait. Per command that is one suspension instead of a
+ * shared by twice as many (`npm run bench`, HTTP ingest). One command at a time waits no longer:
+ * its batch is the last one, of one. Per command that is one suspension instead of a
  * chain of effects, which cost more CPU than deciding and storing it (`npm run bench`, append
  * throughput). Anything else (a call not cached, a refusal or no-op from the cache, a conflict)
  * takes the read-decide-append path in the caller's own fiber.

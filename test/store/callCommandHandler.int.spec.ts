@@ -264,8 +264,10 @@ describe("handleCallCommand batches (commit delay)", () => {
     await lone
 
     // Two at once: still one turn (the last batch held one), one batch of two.
-    await Promise.all([submit("cal_a"), submit("cal_b")])
+    const both = Promise.all([submit("cal_a"), submit("cal_b")])
+    await nextTurn()
     expect(batches).toEqual([1, 2])
+    await both
 
     // The last batch held two: a command submitted a turn after the first joins its batch.
     const first = submit("cal_c")

@@ -96,11 +96,21 @@ describe("group commit", () => {
     expect(texts()).toEqual(["a", "b", "derived from 2 notes"])
     expect(calls).toEqual(["before", "commit"])
 
+    // A write that throws is dropped first; the hook then runs once, on the writes left.
+    calls.length = 0
+    const exits = await Effect.runPromise(Effect.all([
+      groupCommit.submit(() => insert.run("a")),
+      groupCommit.submit(() => insert.run("x"))
+    ].map((write) => Effect.exit(write)), { concurrency: "unbounded" }))
+    expect(exits.map(Exit.isSuccess)).toEqual([false, true])
+    expect(texts()).toEqual(["a", "b", "derived from 2 notes", "x", "derived from 4 notes"])
+    expect(calls).toEqual(["before", "commit"])
+
     calls.length = 0
     fail = true
     const id = await Effect.runPromise(groupCommit.submit(() => Number(insert.run("c").lastInsertRowid)))
-    expect(texts()).toEqual(["a", "b", "derived from 2 notes", "c"])
-    expect(id).toBe(4)
+    expect(texts()).toEqual(["a", "b", "derived from 2 notes", "x", "derived from 4 notes", "c"])
+    expect(id).toBe(6)
     expect(calls).toEqual(["before", "rollback", "commit"])
   })
 })

@@ -12,8 +12,9 @@ export interface GroupCommit {
   /**
    * Runs `write` (synchronous, inside the next batch transaction) and resumes with what it returned
    * once the batch has committed: as a failure when `isFailure` says so (a write that decided not
-   * to write, such as a conflict), else as a success. A throw from `write` or a failed commit is a
-   * defect. Interrupting the caller before the batch starts withdraws the write.
+   * to write, such as a conflict), else as a success. A throw from `write` is a defect, and so is a
+   * failed commit (after one more attempt without `beforeCommit`, when the batch had run it).
+   * Interrupting the caller before the batch starts withdraws the write.
    */
   readonly submit: {
     <A>(write: () => A): Effect.Effect<A>
@@ -50,7 +51,7 @@ export interface GroupCommitHooks {
   readonly beforeCommit?: (() => void) | undefined
   /** Runs once per committed batch, before callers resume. */
   readonly afterCommit: () => void
-  /** The transaction rolled back after `beforeCommit` ran (its COMMIT failed). */
+  /** The transaction rolled back after `beforeCommit` ran (it threw, or COMMIT failed). */
   readonly afterRollback?: (() => void) | undefined
 }
 
@@ -105,8 +106,8 @@ export const makeGroupCommit = (db: SqliteDatabase, hooks: GroupCommitHooks | ((
         remaining.forEach((pending, i) => outcomes.set(pending, { ok: true, value: values[i] }))
         break
       } catch (error) {
-        if (reachedCommit) afterRollback?.()
         if (reachedCommit && hooked) {
+          afterRollback?.()
           hooked = false
           continue
         }

@@ -95,8 +95,9 @@ const ensurePageCache = (db: SqliteDatabase): void => {
 }
 
 /**
- * Work that runs inside the log's own write transactions: see `observeAppendTransactions`. Each
- * hook must not throw (`beforeCommit` wraps its work in a savepoint and catches what fails).
+ * Work that runs inside the log's own write transactions: see `observeAppendTransactions`. A throw
+ * from `beforeCommit` rolls the batch back, and its writes run again without the observers; one
+ * from the other two is logged.
  */
 export interface AppendTransactionObserver {
   /**
@@ -108,7 +109,7 @@ export interface AppendTransactionObserver {
   readonly beforeCommit: (first: Position | null) => void
   /** The transaction committed; runs before the appends' callers resume. */
   readonly afterCommit: () => void
-  /** The transaction rolled back after `beforeCommit` ran. */
+  /** The transaction rolled back after `beforeCommit` ran (it threw, or COMMIT failed). */
   readonly afterRollback: () => void
 }
 
