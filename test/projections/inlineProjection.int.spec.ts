@@ -39,6 +39,25 @@ const byCall = (commands: ReadonlyArray<CallCommand>): Array<Array<CallCommand>>
   return [...calls.values()]
 }
 
+/**
+ * Waits until the runner applied the log's head, stops `run` and closes the file, after checking
+ * the rows: `calls` calls, and the very rows a rebuild from zero gives.
+ */
+const expectRowsOfRebuild = async (
+  { db, runner, store }: Awaited<ReturnType<typeof openLedgerFile>>,
+  fiber: Fiber.RuntimeFiber<void, ProjectionFailed>,
+  calls: number
+) => {
+  const last = await Effect.runPromise(store.headPosition)
+  expect(await Effect.runPromise(runner.waitFor(last!, "10 seconds"))).toBe(true)
+  await Effect.runPromise(Fiber.interrupt(fiber))
+  const live = dumpTables(db)
+  expect(JSON.parse(live.calls!)).toHaveLength(calls)
+  await Effect.runPromise(runner.rebuild())
+  expect(dumpTables(db)).toEqual(live)
+  db.close()
+}
+
 const eventCount = (db: ReturnType<typeof openSqliteDatabase>): number =>
   (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n
 
@@ -134,45 +153,32 @@ describe("inline projection (SQLite store on the runner's connection)", () => {
         }
       }
     }
-    const { db, runner, store } = await openLedgerFile(allProjections.map(failingOnceIn))
+    const ledger = await openLedgerFile(allProjections.map(failingOnceIn))
+    const { runner, store } = ledger
     const fiber = Effect.runFork(runner.run)
     await new Promise((resolve) => setTimeout(resolve, 20))
     const commands = generateCalls(12, 3)
     await Promise.all(byCall(commands).map((own) => send(store, ...own)))
-    const last = await Effect.runPromise(store.headPosition)
-    expect(await Effect.runPromise(runner.waitFor(last!, "10 seconds"))).toBe(true)
+    await expectRowsOfRebuild(ledger, fiber, 12)
     expect(runner.failure()).toBeNull()
     expect(thrown).toBe(1)
-    await Effect.runPromise(Fiber.interrupt(fiber))
-    const live = dumpTables(db)
-    expect(JSON.parse(live.calls!)).toHaveLength(12)
-
-    await Effect.runPromise(runner.rebuild())
-    expect(dumpTables(db)).toEqual(live)
-    db.close()
   })
 
   it("behind by more than a batch at its start, then fed concurrent commands, the live run gives the rows of a rebuild", async () => {
-    const { db, runner, store } = await openLedgerFile(allProjections, { batchSize: 10 })
+    const ledger = await openLedgerFile(allProjections, { batchSize: 10 })
+    const { runner, store } = ledger
     const commands = generateCalls(60, 11)
     const head = commands.length / 3
     await send(store, ...commands.slice(0, head))
     const fiber = Effect.runFork(runner.run)
     // Commands of different calls at once, so group commits hold several; each call's in order.
     await Promise.all(byCall(commands.slice(head)).map((own) => send(store, ...own)))
-    const last = await Effect.runPromise(store.headPosition)
-    expect(await Effect.runPromise(runner.waitFor(last!, "10 seconds"))).toBe(true)
-    await Effect.runPromise(Fiber.interrupt(fiber))
-    const live = dumpTables(db)
-    expect(JSON.parse(live.calls!)).toHaveLength(60)
-
-    await Effect.runPromise(runner.rebuild())
-    expect(dumpTables(db)).toEqual(live)
-    db.close()
+    await expectRowsOfRebuild(ledger, fiber, 60)
   })
 
   it("while one projection is rebuilt, appends carry only the others; the rebuilt one catches up to the same rows", async () => {
-    const { db, runner, store } = await openLedgerFile(allProjections, { pageSize: 50 })
+    const ledger = await openLedgerFile(allProjections, { pageSize: 50 })
+    const { runner, store } = ledger
     const commands = generateCalls(80, 5)
     const half = commands.length / 2
     await send(store, ...commands.slice(0, half))
@@ -182,15 +188,7 @@ describe("inline projection (SQLite store on the runner's connection)", () => {
     const rebuilding = Effect.runPromise(runner.rebuild(["call_stats"]))
     await Promise.all(byCall(commands.slice(half)).map((own) => send(store, ...own)))
     await rebuilding
-    const last = await Effect.runPromise(store.headPosition)
-    expect(await Effect.runPromise(runner.waitFor(last!, "10 seconds"))).toBe(true)
-    await Effect.runPromise(Fiber.interrupt(fiber))
-    const live = dumpTables(db)
-    expect(JSON.parse(live.calls!)).toHaveLength(80)
-
-    await Effect.runPromise(runner.rebuild())
-    expect(dumpTables(db)).toEqual(live)
-    db.close()
+    await expectRowsOfRebuild(ledger, fiber, 80)
   })
 })
 
