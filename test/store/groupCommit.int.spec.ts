@@ -22,7 +22,7 @@ describe("group commit", () => {
   it("commits writes submitted together in one transaction and gives each caller its own result", async () => {
     const { db, insert, texts } = openTable()
     let commits = 0
-    const groupCommit = makeGroupCommit(db, () => { commits += 1 })
+    const groupCommit = makeGroupCommit(db, { afterCommit: () => { commits += 1 } })
     const ids = await Effect.runPromise(Effect.all(
       Array.from({ length: 50 }, (_, i) => groupCommit.submit(() => Number(insert.run(`note ${i}`).lastInsertRowid))),
       { concurrency: "unbounded" }
@@ -37,7 +37,7 @@ describe("group commit", () => {
 
   it("a write that throws fails alone, its partial writes rolled back, the others committed", async () => {
     const { db, insert, texts } = openTable()
-    const groupCommit = makeGroupCommit(db, () => {})
+    const groupCommit = makeGroupCommit(db, { afterCommit: () => {} })
     const exits = await Effect.runPromise(Effect.all([
       groupCommit.submit(() => insert.run("a")),
       groupCommit.submit(() => {
@@ -53,7 +53,7 @@ describe("group commit", () => {
 
   it("an interrupted caller's write is withdrawn when the batch has not started", async () => {
     const { db, insert, texts } = openTable()
-    const groupCommit = makeGroupCommit(db, () => {})
+    const groupCommit = makeGroupCommit(db, { afterCommit: () => {} })
     await Effect.runPromise(Effect.gen(function*() {
       const withdrawn = yield* Effect.fork(groupCommit.submit(() => insert.run("withdrawn")))
       const kept = yield* Effect.fork(groupCommit.submit(() => insert.run("kept")))
@@ -66,7 +66,7 @@ describe("group commit", () => {
 
   it("waits for a transaction held open on the shared connection instead of nesting in it", async () => {
     const { db, insert, texts } = openTable()
-    const groupCommit = makeGroupCommit(db, () => {})
+    const groupCommit = makeGroupCommit(db, { afterCommit: () => {} })
     db.exec("BEGIN")
     insert.run("outer")
     const inner = Effect.runPromise(groupCommit.submit(() => insert.run("inner")))

@@ -35,10 +35,7 @@ class WriteFailed extends Error {
   }
 }
 
-/**
- * What the group commit's owner runs around each batch transaction. `afterCommit` may be a plain
- * function: what runs once per committed batch, before callers resume.
- */
+/** What the group commit's owner runs around each batch transaction. */
 export interface GroupCommitHooks {
   /** Runs first inside each attempt's transaction, before its writes (an attempt rolled back is run again). */
   readonly beforeWrites?: (() => void) | undefined
@@ -57,9 +54,8 @@ export interface GroupCommitHooks {
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown }
 
-/** Builds the batcher over `db`; `hooks` (or `afterCommit` alone) run around each batch transaction. */
-export const makeGroupCommit = (db: SqliteDatabase, hooks: GroupCommitHooks | (() => void)): GroupCommit => {
-  const { afterCommit, afterRollback, beforeCommit, beforeWrites } = typeof hooks === "function" ? { afterCommit: hooks } as GroupCommitHooks : hooks
+/** Builds the batcher over `db`; `hooks` run around each batch transaction. */
+export const makeGroupCommit = (db: SqliteDatabase, { afterCommit, afterRollback, beforeCommit, beforeWrites }: GroupCommitHooks): GroupCommit => {
   let queue: Array<Pending> = []
   let scheduled = false
   /** Whether the running batch transaction got as far as `beforeCommit`. */
