@@ -285,13 +285,15 @@ export const makeProjectionRunner = (
       return checkpoints
     }
 
-    /** One batch read before its transaction: the live loop's, and every page on a store without `readAllNow`. */
-    const applyBatch = inTransaction((selected, events: ReadonlyArray<RecordedEvent>) => {
-      const checkpoints = loadCheckpoints()
+    /** Applies `events` (in log order) from `checkpoints` (read in this transaction) and ends the batch. */
+    const applyFrom = (selected: ReadonlyArray<ProjectionHandler>, checkpoints: Checkpoints, events: ReadonlyArray<RecordedEvent>): Checkpoints => {
       const applied = selected.map(() => false)
       applyEach(events, selected, checkpoints, applied)
       return finishBatch(selected, checkpoints, events[events.length - 1]?.position, applied)
-    })
+    }
+
+    /** One batch read before its transaction: the live loop's, and every page on a store without `readAllNow`. */
+    const applyBatch = inTransaction((selected, events: ReadonlyArray<RecordedEvent>) => applyFrom(selected, loadCheckpoints(), events))
 
     /** Events a page read inside its transaction reads at a time. */
     const chunkSize = 500
@@ -345,11 +347,9 @@ export const makeProjectionRunner = (
       if (first.commit - 1n - (after?.commit ?? 0n) > BigInt(batchSize)) return checkpoints
       const events = readNow({ after, maxCount: batchSize + 1, filter: followed })
       if (events.length === 0 || events.length > batchSize) return checkpoints
-      const applied = selected.map(() => false)
-      applyEach(events, selected, checkpoints, applied)
       page.events = events.length
       page.last = events[events.length - 1]!.position
-      return finishBatch(selected, checkpoints, page.last, applied)
+      return applyFrom(selected, checkpoints, events)
     }
 
     let checkpoints = loadCheckpoints()
@@ -432,13 +432,13 @@ export const makeProjectionRunner = (
           selected = []
           const readNow = store.readAllNow
           if (first === null || failure !== null || readNow === undefined) return
+          selected = liveHandlers()
+          if (selected.length === 0) return
           if (pausedBelow !== null) {
-            const reached = lowest(checkpoints, names)
+            const reached = reachedBy(selected)
             if (reached === null || comparePositions(reached, pausedBelow) < 0) return
             pausedBelow = null
           }
-          selected = handlers.filter((h) => !rebuilding.has(h.name))
-          if (selected.length === 0) return
           const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
           try {
             const applied = applyInline(selected, first, page, readNow)
@@ -486,10 +486,17 @@ export const makeProjectionRunner = (
       }
     }
 
+    /** The projections the live loop, inline batches and `catchUp` feed: all but those being rebuilt. */
+    const liveHandlers = (): ReadonlyArray<ProjectionHandler> => handlers.filter((h) => !rebuilding.has(h.name))
+
+    /** The lowest checkpoint of `selected` (the live projections by default), by this process's view of them. */
+    const reachedBy = (selected: ReadonlyArray<ProjectionHandler> = liveHandlers()): Position | null =>
+      lowest(checkpoints, selected.map((h) => h.name))
+
     /** Whether every one of `selected` has applied the last of `events` (by this process's checkpoints). */
     const appliedBefore = (events: ReadonlyArray<RecordedEvent>, selected: ReadonlyArray<ProjectionHandler>): boolean => {
       const last = events[events.length - 1]
-      const reached = lowest(checkpoints, selected.map((h) => h.name))
+      const reached = reachedBy(selected)
       return last !== undefined && reached !== null && comparePositions(last.position, reached) <= 0
     }
 
@@ -502,8 +509,7 @@ export const makeProjectionRunner = (
     const liveLoop: Effect.Effect<void, ProjectionFailed> = Effect.suspend(() => {
       const after = lowest(loadCheckpoints(), names) ?? undefined
       // Inline batches were applied with their appends: the subscription reads on after them.
-      const seen = () => lowest(checkpoints, handlers.filter((h) => !rebuilding.has(h.name)).map((h) => h.name))
-      return store.subscribeToAll({ after, filter: followed, seen }).pipe(
+      return store.subscribeToAll({ after, filter: followed, seen: () => reachedBy() }).pipe(
         Stream.filterMap((m) => (m._tag === "Event" ? Option.some(m.event) : Option.none())),
         // A batch is what the subscription read at once (all appended since its last read): a lone
         // write is applied at once, a burst in few transactions. A timed window made every write
@@ -512,7 +518,7 @@ export const makeProjectionRunner = (
         Stream.runForEachChunk((chunk) =>
           Effect.forEach(slicesOf(Chunk.toReadonlyArray(chunk), batchSize), (events) =>
             Effect.suspend(() => {
-              const selected = handlers.filter((h) => !rebuilding.has(h.name))
+              const selected = liveHandlers()
               // Applied inline already (or by another process this one saw commit): no transaction.
               if (failure === null && appliedBefore(events, selected)) return Effect.void
               const error = applyNow(events, selected)
@@ -725,7 +731,7 @@ export const makeProjectionRunner = (
       },
       run,
       catchUp: finishInterruptedRebuilds.pipe(
-        Effect.zipRight(replay(() => handlers.filter((h) => !rebuilding.has(h.name)), "catch-up", (n) => n < pageSize)),
+        Effect.zipRight(replay(liveHandlers, "catch-up", (n) => n < pageSize)),
         Effect.map(() => lowest(checkpoints, names))
       ),
       rebuild
