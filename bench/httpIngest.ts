@@ -112,12 +112,12 @@ export const httpIngest: BenchFigure = {
       await ledger.stop()
       await noop?.stop()
     }
-    const cpuPerRequest = (side: { millis: number }) => Math.round((side.millis * 1000) / Math.max(1, totals.ours.count))
+    const cpuPerRequest = (side: { millis: number }, rounds: RoundTotals) => Math.round((side.millis * 1000) / Math.max(1, rounds.count))
     return [throughputRow({
       figure: "HTTP ingest POST /v1/calls/{id}/events", unit: "requests/s", ours: totals.ours.perSecond(),
       beside: "no-op Effect HttpApi endpoint", besideValue: totals.noop.perSecond(), target: ">= 0.6 of no-op",
       note: `${totals.ours.count} reports of ${timedCalls} calls, ${concurrency} at once, ${rounds} rounds each after a warm-up; ` +
-        `server CPU per report (all threads): ours ${cpuPerRequest(cpu.ours)} µs, no-op ${cpuPerRequest(cpu.noop)} µs`
+        `server CPU per report (all threads): ours ${cpuPerRequest(cpu.ours, totals.ours)} µs, no-op ${cpuPerRequest(cpu.noop, totals.noop)} µs`
     }, (_, ratio) => ratio !== null && ratio >= 0.6)]
   }
 }
