@@ -40,6 +40,18 @@ const byCall = (commands: ReadonlyArray<CallCommand>): Array<Array<CallCommand>>
 }
 
 /**
+ * Opens a ledger file with `options`, appends the first `share` of `commands` while no runner
+ * runs, then forks `run`: the runner starts behind by that much. The rest of the commands too.
+ */
+const runAfter = async (commands: ReadonlyArray<CallCommand>, share: number, options: ProjectionRunnerOptions) => {
+  const ledger = await openLedgerFile(allProjections, options)
+  const split = Math.floor(commands.length * share)
+  await send(ledger.store, ...commands.slice(0, split))
+  const fiber = Effect.runFork(ledger.runner.run)
+  return { ledger, fiber, rest: commands.slice(split) }
+}
+
+/**
  * Waits until the runner applied the log's head, stops `run` and closes the file, after checking
  * the rows: `calls` calls, and the very rows a rebuild from zero gives.
  */
@@ -165,28 +177,19 @@ describe("inline projection (SQLite store on the runner's connection)", () => {
   })
 
   it("behind by more than a batch at its start, then fed concurrent commands, the live run gives the rows of a rebuild", async () => {
-    const ledger = await openLedgerFile(allProjections, { batchSize: 10 })
-    const { runner, store } = ledger
-    const commands = generateCalls(60, 11)
-    const head = commands.length / 3
-    await send(store, ...commands.slice(0, head))
-    const fiber = Effect.runFork(runner.run)
+    const { fiber, ledger, rest } = await runAfter(generateCalls(60, 11), 1 / 3, { batchSize: 10 })
     // Commands of different calls at once, so group commits hold several; each call's in order.
-    await Promise.all(byCall(commands.slice(head)).map((own) => send(store, ...own)))
+    await Promise.all(byCall(rest).map((own) => send(ledger.store, ...own)))
     await expectRowsOfRebuild(ledger, fiber, 60)
   })
 
   it("while one projection is rebuilt, appends carry only the others; the rebuilt one catches up to the same rows", async () => {
-    const ledger = await openLedgerFile(allProjections, { pageSize: 50 })
+    const { fiber, ledger, rest } = await runAfter(generateCalls(80, 5), 1 / 2, { pageSize: 50 })
     const { runner, store } = ledger
-    const commands = generateCalls(80, 5)
-    const half = commands.length / 2
-    await send(store, ...commands.slice(0, half))
-    const fiber = Effect.runFork(runner.run)
     expect(await Effect.runPromise(runner.waitFor((await Effect.runPromise(store.headPosition))!, "10 seconds"))).toBe(true)
 
     const rebuilding = Effect.runPromise(runner.rebuild(["call_stats"]))
-    await Promise.all(byCall(commands.slice(half)).map((own) => send(store, ...own)))
+    await Promise.all(byCall(rest).map((own) => send(store, ...own)))
     await rebuilding
     await expectRowsOfRebuild(ledger, fiber, 80)
   })
