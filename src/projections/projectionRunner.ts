@@ -19,6 +19,7 @@ import type { Duration } from "effect"
 import { callStreamPrefix } from "../domain/callEvents.js"
 import { EventStore } from "../store/eventStore.js"
 import type { EventFilter, EventStoreService, Position, RecordedEvent } from "../store/eventStore.js"
+import { matchesFilter } from "../store/eventFilter.js"
 import { comparePositions, positionFromString, positionToString } from "../store/position.js"
 import { LedgerDatabase, withMemoryMap } from "../store/sqlite/sqliteDatabase.js"
 import { observeAppendTransactions } from "../store/sqlite/sqliteEventStore.js"
@@ -331,21 +332,27 @@ export const makeProjectionRunner = (
 
     /**
      * The inline batch (see `makeInlineObserver`), inside the append's transaction: everything after the
-     * lowest checkpoint of `selected`, read back from the log as the subscription would read it,
-     * when that is at most `batchSize` events; more, and it is left to the live loop (a runner
-     * far behind, catching up, finds that out from `first`, the batch's first position, without
-     * reading). Its events and last position go to `page`.
+     * lowest checkpoint of `selected`, when that is at most `batchSize` events; more, and it is
+     * left to the live loop (a runner far behind, catching up, finds that out from the batch's
+     * first position, without reading). When the checkpoints are right before the batch, as they
+     * are while inline batches keep up, those events are the batch's own `appended` (filtered as
+     * the subscription filters): in memory, not read back and parsed again (~4 % of a command's
+     * CPU, `npm run bench`). Otherwise they are read from the log as the subscription would read
+     * them. Its events and last position go to `page`.
      */
     const applyInline = (
       selected: ReadonlyArray<ProjectionHandler>,
-      first: Position,
+      appended: ReadonlyArray<RecordedEvent>,
       page: { events: number; last: Position | undefined },
       readNow: NonNullable<EventStoreService["readAllNow"]>
     ): Checkpoints => {
       const checkpoints = loadCheckpoints()
       const after = lowest(checkpoints, selected.map((h) => h.name)) ?? undefined
-      if (first.commit - 1n - (after?.commit ?? 0n) > BigInt(batchSize)) return checkpoints
-      const events = readNow({ after, maxCount: batchSize + 1, filter: followed })
+      const behind = appended[0]!.position.commit - 1n - (after?.commit ?? 0n)
+      if (behind > BigInt(batchSize)) return checkpoints
+      const events = behind === 0n
+        ? appended.filter((event) => matchesFilter(event, followed))
+        : readNow({ after, maxCount: batchSize + 1, filter: followed })
       if (events.length === 0 || events.length > batchSize) return checkpoints
       page.events = events.length
       page.last = events[events.length - 1]!.position
@@ -427,11 +434,12 @@ export const makeProjectionRunner = (
       return {
         // A throw rolls the appends back with it; the group commit runs them again without this
         // hook, and the live loop applies them (and stops there, if a projection's bug threw).
-        beforeCommit: (first) => {
+        beforeCommit: (appended) => {
           batch = null
           selected = []
           const readNow = store.readAllNow
-          if (first === null || failure !== null || readNow === undefined) return
+          const first = appended[0]?.position
+          if (first === undefined || failure !== null || readNow === undefined) return
           selected = liveHandlers()
           if (selected.length === 0) return
           if (pausedBelow !== null) {
@@ -441,7 +449,7 @@ export const makeProjectionRunner = (
           }
           const page: { events: number; last: Position | undefined } = { events: 0, last: undefined }
           try {
-            const applied = applyInline(selected, first, page, readNow)
+            const applied = applyInline(selected, appended, page, readNow)
             if (page.last !== undefined) batch = { checkpoints: applied, last: page.last, events: page.events }
           } catch (error) {
             pausedBelow = first

@@ -54,6 +54,8 @@ interface EncodedEvent {
   readonly type: string
   readonly data: string
   readonly metadata: string
+  /** The event as appended, handed to the observers of the transaction it is stored in. */
+  readonly source: EventToAppend
 }
 
 const eventColumns = "e.position, e.event_id, e.stream_id, e.revision, e.type, e.data, e.metadata"
@@ -77,7 +79,8 @@ const encode = (event: EventToAppend): EncodedEvent => ({
   eventId: event.eventId,
   type: event.type,
   data: JSON.stringify(event.data) ?? "null",
-  metadata: JSON.stringify(event.metadata)
+  metadata: JSON.stringify(event.metadata),
+  source: event
 })
 
 /** Page cache the log wants, in KiB (64 MiB). */
@@ -101,12 +104,14 @@ const ensurePageCache = (db: SqliteDatabase): void => {
  */
 export interface AppendTransactionObserver {
   /**
-   * Inside each group-commit transaction, after its appends and before COMMIT, with the position
-   * of the first event they stored (null when they stored none). Positions are this store's
+   * Inside each group-commit transaction, after its appends and before COMMIT, with the events
+   * they stored, in position order (none when they stored none), as a `$all` read would return
+   * them except that `data` and `metadata` are the objects appended, not parsed again from their
+   * JSON (the same values: the ledger appends plain JSON data). Positions are this store's
    * sequence numbers, one per event: `first.commit - 1n - p.commit` events lie between a
-   * position `p` and the batch.
+   * position `p` and the batch's first.
    */
-  readonly beforeCommit: (first: Position | null) => void
+  readonly beforeCommit: (appended: ReadonlyArray<RecordedEvent>) => void
   /** The transaction committed; runs before the appends' callers resume. */
   readonly afterCommit: () => void
   /** The transaction rolled back after `beforeCommit` ran (it threw, or COMMIT failed). */
@@ -155,15 +160,14 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   ensurePageCache(db)
   const signal = makeAppendSignal()
   const observers = new Set<AppendTransactionObserver>()
-  /** Rowid of the first event the running batch attempt inserted. */
-  let firstInBatch: number | null = null
+  /** The events the running batch attempt stored, kept only while someone observes the transactions. */
+  let appendedInBatch: Array<RecordedEvent> = []
   const groupCommit = makeGroupCommit(db, {
     beforeWrites: () => {
-      firstInBatch = null
+      appendedInBatch = []
     },
     beforeCommit: () => {
-      const first = firstInBatch === null ? null : sequencePosition(firstInBatch)
-      for (const observer of observers) observer.beforeCommit(first)
+      for (const observer of observers) observer.beforeCommit(appendedInBatch)
     },
     // After the commit, an observer's bug must not keep the appends' callers waiting: it is logged.
     afterCommit: () => {
@@ -284,10 +288,17 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
       return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
     }
     let position = 0
+    const observed = observers.size > 0
     for (const event of events) {
       revision += 1
       position = Number(insertEvent.run(event.eventId, streamId, revision, event.type, event.data, event.metadata).lastInsertRowid)
-      firstInBatch ??= position
+      if (observed) {
+        const { source } = event
+        appendedInBatch.push({
+          eventId: event.eventId, streamId, revision: BigInt(revision), position: sequencePosition(position), type: event.type,
+          data: source.data === undefined ? null : source.data, metadata: source.metadata
+        })
+      }
     }
     return { nextExpectedRevision: BigInt(revision), position: sequencePosition(position) }
   }
