@@ -66,16 +66,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS calls_search USING fts5(id, from_number, to_n
 const deferredIndexes = rebuiltIndexes(`
 CREATE INDEX IF NOT EXISTS calls_by_started ON calls (started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_campaign ON calls (campaign_id, started_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS calls_by_campaign_disposition_set ON calls (campaign_id, disposition, started_at DESC, id DESC)
-  WHERE campaign_id IS NOT NULL AND disposition IS NOT NULL;
+CREATE INDEX IF NOT EXISTS calls_by_campaign_disposition ON calls (campaign_id, disposition, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_agent ON calls (agent_id, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_contact ON calls (contact_id, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_direction ON calls (direction, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_call_type ON calls (call_type, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_status ON calls (status, started_at DESC, id DESC);
-CREATE INDEX IF NOT EXISTS calls_by_outcome_set ON calls (outcome, started_at DESC, id DESC) WHERE outcome IS NOT NULL;
-CREATE INDEX IF NOT EXISTS calls_by_disposition_set ON calls (disposition, started_at DESC, id DESC) WHERE disposition IS NOT NULL;
-CREATE INDEX IF NOT EXISTS calls_by_sentiment_set ON calls (sentiment, started_at DESC, id DESC) WHERE sentiment IS NOT NULL;
+CREATE INDEX IF NOT EXISTS calls_by_outcome ON calls (outcome, started_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS calls_by_disposition ON calls (disposition, started_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS calls_by_sentiment ON calls (sentiment, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_language ON calls (language, started_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS calls_by_call_sid ON calls (call_sid) WHERE call_sid IS NOT NULL;
 `)
@@ -88,22 +87,11 @@ export const ensureCallViewTables = (db: SqliteDatabase): void => {
   const counted = inSchema(db, "table", "call_counts")
   const cutShort = deferredIndexes.missingFrom(db, "calls")
   db.exec(schema)
-  for (const name of indexesOfNullsBefore) db.exec(`DROP INDEX IF EXISTS ${name}`)
   db.exec(callCountsSchema)
   if (cutShort) deriveFromRows(db)
   else deferredIndexes.create(db)
   if (!cutShort && (!counted || !countsAreCurrent(db))) recountCalls(db)
 }
-
-/**
- * Files from before the `_set` indexes hold these, which also index the calls whose outcome,
- * disposition or sentiment is still null: most live calls, written there at their dial and moved
- * when the value is set. Every filter of `GET /v1/calls` compares a column with a value, which
- * implies it is not null, so SQLite uses the partial `_set` indexes for the same pages; without
- * the null entries a disposition written moves no index entry, it adds one (in the ingest
- * server's commits, the two disposition indexes were 18 of ~76 pages written; `npm run bench`).
- */
-const indexesOfNullsBefore = ["calls_by_campaign_disposition", "calls_by_outcome", "calls_by_disposition", "calls_by_sentiment"]
 
 /**
  * What a rebuild leaves to its end, built from the rows of `calls` in one transaction: the

@@ -343,37 +343,4 @@ describe("call view: filters and pagination", () => {
     expect(list).not.toContain("TEMP B-TREE")
     expect(plan("SELECT count(*) FROM calls WHERE campaign_id = ?")).toContain("COVERING INDEX calls_by_campaign")
   })
-
-  it("filters by outcome, disposition and sentiment through indexes that leave out the calls without one", () => {
-    const plan = (where: string) =>
-      (ledger.db.prepare(`EXPLAIN QUERY PLAN SELECT doc FROM calls WHERE ${where} ORDER BY started_at DESC, id DESC LIMIT 20`)
-        .all(...(where.includes("AND") ? ["x", "y"] : ["x"])) as Array<{ detail: string }>).map((r) => r.detail).join("; ")
-    const filtered: ReadonlyArray<[string, string]> = [
-      ["outcome = ?", "calls_by_outcome_set"],
-      ["disposition = ?", "calls_by_disposition_set"],
-      ["sentiment = ?", "calls_by_sentiment_set"],
-      ["campaign_id = ? AND disposition = ?", "calls_by_campaign_disposition_set"]
-    ]
-    for (const [where, index] of filtered) {
-      expect(plan(where)).toContain(index)
-      expect(plan(where)).not.toContain("TEMP B-TREE")
-    }
-    const partial = new Map((ledger.db.pragma("index_list(calls)") as Array<{ name: string; partial: number }>).map((i) => [i.name, i.partial]))
-    for (const [, index] of filtered) expect(partial.get(index)).toBe(1)
-  })
-
-  it("a file from before drops the indexes that held the calls without an outcome, disposition or sentiment", () => {
-    const fullIndexes = ["calls_by_outcome", "calls_by_disposition", "calls_by_sentiment", "calls_by_campaign_disposition"]
-    ledger.db.exec(`CREATE INDEX calls_by_outcome ON calls (outcome, started_at DESC, id DESC);
-      CREATE INDEX calls_by_disposition ON calls (disposition, started_at DESC, id DESC);
-      CREATE INDEX calls_by_sentiment ON calls (sentiment, started_at DESC, id DESC);
-      CREATE INDEX calls_by_campaign_disposition ON calls (campaign_id, disposition, started_at DESC, id DESC);`)
-    callViewProjection(ledger.db)
-    const indexes = (ledger.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'calls'").all() as Array<{ name: string }>)
-      .map((r) => r.name)
-    for (const name of fullIndexes) {
-      expect(indexes).not.toContain(name)
-      expect(indexes).toContain(`${name}_set`)
-    }
-  })
 })
