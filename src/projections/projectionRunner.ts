@@ -214,16 +214,21 @@ export const makeProjectionRunner = (
     }
 
     // Checkpoints are read inside each transaction, so a second process on the same file
-    // (a CLI next to the server) skips what the other already applied.
-    const inTransaction = <A extends ReadonlyArray<unknown>>(run: (selected: ReadonlyArray<ProjectionHandler>, ...args: A) => Checkpoints) =>
-      db.transaction((selected: ReadonlyArray<ProjectionHandler>, ...args: A): Checkpoints => {
-        try {
-          return run(selected, ...args)
-        } catch (error) {
-          for (const handler of selected) handler.discard?.()
-          throw error
+    // (a CLI next to the server) skips what the other already applied. A batch that throws, or
+    // whose COMMIT fails, has each handler drop what it kept of it (`discard`).
+    const inTransaction = <A extends ReadonlyArray<unknown>>(run: (selected: ReadonlyArray<ProjectionHandler>, ...args: A) => Checkpoints) => {
+      const transaction = db.transaction(run)
+      return {
+        immediate: (selected: ReadonlyArray<ProjectionHandler>, ...args: A): Checkpoints => {
+          try {
+            return transaction.immediate(selected, ...args)
+          } catch (error) {
+            for (const handler of selected) handler.discard?.()
+            throw error
+          }
         }
-      })
+      }
+    }
 
     /**
      * Applies `events` (in log order) to each handler from its first event after its checkpoint in

@@ -2,10 +2,10 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { recountCalls } from "../../src/projections/callCounts.js"
-import { callViewProjection, InvalidCallQuery, listCalls, readCallView, readCallViews } from "../../src/projections/callView.js"
+import { callViewProjection, InvalidCallQuery, listCalls, readCallView, readCallViews, readStoredCallView } from "../../src/projections/callView.js"
 import type { CallListQuery } from "../../src/projections/callView.js"
 import {
-  after, answer, dial, disposition, end, generateCalls, makeLedger, mergeMetadata, metrics, recording, telephony,
+  after, answer, dial, disposition, end, generateCalls, makeLedger, mergeMetadata, metrics, openRunner, recording, telephony,
   transcript, transfer
 } from "./callScenarios.js"
 
@@ -342,5 +342,51 @@ describe("call view: filters and pagination", () => {
     expect(list).toContain("calls_by_campaign")
     expect(list).not.toContain("TEMP B-TREE")
     expect(plan("SELECT count(*) FROM calls WHERE campaign_id = ?")).toContain("COVERING INDEX calls_by_campaign")
+  })
+})
+
+describe("call view: the calls it wrote last, kept in memory", () => {
+  it("a call another connection wrote since is read from the file again, by the next batch and by a read", async () => {
+    const ledger = await makeLedger()
+    const other = await openRunner(`${ledger.dir}/ledger.db`, ledger.store)
+    try {
+      const id = "cal_twoWriters"
+      await ledger.send(dial(id, t0), answer(id, after(t0, 3)))
+      await ledger.catchUp()
+      expect(readStoredCallView(ledger.db, id)?.doc).toContain('"status":"in_progress"')
+      // The other connection (a second process on the file) applies the disposition first.
+      await ledger.send(disposition(id, after(t0, 60), { disposition: "callback", sentiment: "positive" }))
+      await Effect.runPromise(other.runner.catchUp)
+      expect(JSON.parse(readStoredCallView(ledger.db, id)!.doc)).toMatchObject({ disposition: "callback", revision: 2 })
+      await ledger.send(end(id, after(t0, 90), "user_hangup"))
+      await ledger.catchUp()
+      expect(readCallView(ledger.db, id)).toMatchObject({ disposition: "callback", sentiment: "positive", status: "completed", revision: 3 })
+    } finally {
+      other.db.close()
+      ledger.close()
+    }
+  })
+
+  it("a batch that rolls back leaves nothing of itself in memory", async () => {
+    const ledger = await makeLedger()
+    try {
+      const id = "cal_rolledBack"
+      await ledger.send(dial(id, t0), answer(id, after(t0, 3)))
+      await ledger.catchUp()
+      const view = callViewProjection(ledger.db)
+      const [answered] = await Effect.runPromise(ledger.store.readStream(`call-${id}`, { fromRevision: 1n }))
+      // Applied and written again as if it were new, then rolled back: the row stays at revision 1.
+      expect(() =>
+        ledger.db.transaction(() => {
+          view.apply({ ...answered!, revision: 7n })
+          view.flush?.()
+          throw new Error("rolled back")
+        })()
+      ).toThrow("rolled back")
+      view.discard?.()
+      expect(JSON.parse(readStoredCallView(ledger.db, id)!.doc)).toMatchObject({ revision: 1 })
+    } finally {
+      ledger.close()
+    }
   })
 })

@@ -10,7 +10,7 @@ import { ledgerDatabaseLayer, openSqliteDatabase } from "../../src/store/sqlite/
 import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { allProjections } from "../../src/projections/index.js"
 import { callStatsProjection } from "../../src/projections/callStats.js"
-import { callViewProjection, readCallView } from "../../src/projections/callView.js"
+import { callViewProjection, readCallView, readStoredCallView } from "../../src/projections/callView.js"
 import { doNotCallProjection } from "../../src/projections/doNotCall.js"
 import type { Projection } from "../../src/projections/projection.js"
 import { ProjectionFailed, Projections, projectionsLayer } from "../../src/projections/projectionRunner.js"
@@ -217,6 +217,26 @@ describe("projection runner", () => {
     expect(Exit.isFailure(exit)).toBe(true)
     expect(readCallView(db, callId)).toBeNull()
     expect((db.prepare("SELECT count(*) AS n FROM calls").get() as { n: number }).n).toBe(0)
+    db.close()
+  })
+
+  it("a batch whose COMMIT fails leaves none of its calls in memory either", async () => {
+    // Every batch of this projection breaks a deferred foreign key, so COMMIT fails after every flush ran.
+    const failingCommit: Projection = (db) => {
+      db.exec(`CREATE TABLE IF NOT EXISTS parents (id INTEGER PRIMARY KEY);
+        CREATE TABLE IF NOT EXISTS orphans (parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);`)
+      const orphan = db.prepare("INSERT INTO orphans (parent) VALUES (42)")
+      return { name: "failing-commit", eventTypes: new Set(["CallDialed"]), apply: () => {}, reset: () => {}, flush: () => void orphan.run() }
+    }
+    const store = makeMemoryEventStore()
+    await send(store, ...generateCalls(10, 3))
+    const [first] = await Effect.runPromise(store.readAll({ maxCount: 1 }))
+    const callId = (first!.data as { callId: string }).callId
+    const { runner, db } = await openRunner(join(tempDir(), "commit-fails.db"), store, [callViewProjection, failingCommit])
+    const exit = await Effect.runPromiseExit(runner.catchUp)
+    expect(String(failureOf(exit)?.cause)).toContain("FOREIGN KEY")
+    expect(readStoredCallView(db, callId)).toBeNull()
+    expect(readCallView(db, callId)).toBeNull()
     db.close()
   })
 

@@ -1,0 +1,54 @@
+/**
+ * The rows a projection last wrote on its connection, kept in memory by key, so that its next
+ * batch on the same call, and a read-your-writes read right after a command, need not read and
+ * parse the row again: the call view's `SELECT *` of a call with `JSON.parse` of its document took
+ * ~19 µs, a lookup of one column by id ~7 µs (`npm run bench`, HTTP ingest).
+ *
+ * They are only as good as the file: `PRAGMA data_version` changes when another connection
+ * commits to it (sqlite.org/pragma.html#pragma_data_version; a process sharing the file, or a
+ * `TRUNCATE` checkpoint), and every row is then forgotten. The owner forgets them when its own
+ * transaction rolls back (`discard`) or its tables are reset. At most `capacity` rows, the least
+ * recently written dropped first.
+ */
+import type { Statement } from "better-sqlite3"
+import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
+
+export class RecentRows<V> {
+  // A new map rather than `clear()`, for the reason given in `batchRows.ts`.
+  #rows = new Map<string, V>()
+  #version: unknown = undefined
+  readonly #dataVersion: Statement<[], number>
+  readonly #capacity: number
+
+  constructor(db: SqliteDatabase, capacity: number) {
+    this.#dataVersion = db.prepare<[], number>("PRAGMA data_version").pluck()
+    this.#capacity = capacity
+  }
+
+  /** The row last written under `key`, when still the file's. */
+  get(key: string): V | undefined {
+    if (this.#rows.size === 0) return undefined
+    this.#forgetIfWrittenElsewhere()
+    return this.#rows.get(key)
+  }
+
+  /** Keeps `row` as written under `key`; call it inside the transaction that writes it. */
+  set(key: string, row: V): void {
+    this.#forgetIfWrittenElsewhere()
+    this.#rows.delete(key)
+    this.#rows.set(key, row)
+    if (this.#rows.size > this.#capacity) this.#rows.delete(this.#rows.keys().next().value!)
+  }
+
+  /** Forgets every row (a rollback, a reset). */
+  forget(): void {
+    if (this.#rows.size > 0) this.#rows = new Map()
+  }
+
+  #forgetIfWrittenElsewhere(): void {
+    const version = this.#dataVersion.get()
+    if (version === this.#version) return
+    this.#version = version
+    this.forget()
+  }
+}
