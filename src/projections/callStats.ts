@@ -28,6 +28,7 @@ import { canonicalLanguageTag } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
 import { changedColumnsWriter } from "./changedColumns.js"
+import { RecentRows } from "./recentRows.js"
 import { advanceCallStatus } from "./callStatus.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -287,6 +288,8 @@ export const callStatsProjection: Projection = (db) => {
     dropZero: db.prepare(`DELETE FROM ${table} WHERE scope = ? AND ${column} = ? AND metric = ? AND key = ? AND amount = 0`)
   }))
   const pending = new BatchRows<PendingStats>()
+  /** The rows it wrote last (see `recentRows.ts`): a call's next batch starts from it without a read. */
+  const written = new RecentRows<StatsRow>(db, 4_096)
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
   return {
@@ -317,7 +320,7 @@ export const callStatsProjection: Projection = (db) => {
       }
       let call = pending.get(event.data.callId)
       if (call === undefined) {
-        const stored = select.get(event.data.callId)
+        const stored = written.get(event.data.callId) ?? select.get(event.data.callId)
         if (stored === undefined) {
           throw new Error(`call stats: ${event.type} for unknown call ${event.data.callId} (${recorded.streamId}@${recorded.revision})`)
         }
@@ -330,6 +333,7 @@ export const callStatsProjection: Projection = (db) => {
       try {
         const deltas = rollups.map(() => new Map<string, number>())
         for (const { row, stored } of pending.values()) {
+          if (!rebuilding) written.set(row.call_id, row)
           if (stored === null) insert.run(row)
           else if (!update(row, stored)) continue
           if (rebuilding) continue
@@ -351,13 +355,16 @@ export const callStatsProjection: Projection = (db) => {
     },
     discard: () => {
       pending.clear()
+      written.forget()
     },
     reset: () => {
       pending.clear()
+      written.forget()
       db.exec(["DELETE FROM call_stats_calls;", ...rollups.map(({ table }) => `DELETE FROM ${table};`)].join(" "))
     },
     beginRebuild: () => {
       rebuilding = true
+      written.forget()
       deferredIndexes.drop(db)
     },
     endRebuild: () => {

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { CallView } from "../../src/projections/callViewSchema.js"
 import { recountCalls } from "../../src/projections/callCounts.js"
+import { readCallStats } from "../../src/projections/callStats.js"
 import { callViewProjection, InvalidCallQuery, listCalls, readCallView, readCallViews, readStoredCallView } from "../../src/projections/callView.js"
 import type { CallListQuery } from "../../src/projections/callView.js"
 import {
@@ -345,7 +346,7 @@ describe("call view: filters and pagination", () => {
   })
 })
 
-describe("call view: the calls it wrote last, kept in memory", () => {
+describe("call view and stats: the rows they wrote last, kept in memory", () => {
   it("a call another connection wrote since is read from the file again, by the next batch and by a read", async () => {
     const ledger = await makeLedger()
     const other = await openRunner(`${ledger.dir}/ledger.db`, ledger.store)
@@ -358,9 +359,13 @@ describe("call view: the calls it wrote last, kept in memory", () => {
       await ledger.send(disposition(id, after(t0, 60), { disposition: "callback", sentiment: "positive" }))
       await Effect.runPromise(other.runner.catchUp)
       expect(JSON.parse(readStoredCallView(ledger.db, id)!.doc)).toMatchObject({ disposition: "callback", revision: 2 })
-      await ledger.send(end(id, after(t0, 90), "user_hangup"))
+      // This connection then changes what the other wrote: it must take away the other's counts, not its own stale ones.
+      await ledger.send(disposition(id, after(t0, 80), { disposition: "escalated", sentiment: "negative" }), end(id, after(t0, 90), "user_hangup"))
       await ledger.catchUp()
-      expect(readCallView(ledger.db, id)).toMatchObject({ disposition: "callback", sentiment: "positive", status: "completed", revision: 3 })
+      expect(readCallView(ledger.db, id)).toMatchObject({ disposition: "escalated", sentiment: "negative", status: "completed", revision: 4 })
+      const stats = readCallStats(ledger.db)
+      expect(stats).toMatchObject({ total_calls: 1, connected: 1, by_status: { completed: 1 }, sentiment_breakdown: { positive: 0, neutral: 0, negative: 1 } })
+      expect(stats.by_disposition).toEqual({ escalated: 1 })
     } finally {
       other.db.close()
       ledger.close()
