@@ -171,9 +171,10 @@ const addContribution = (
 
 /**
  * Moves one stored call's contribution from `stored` to `row`. A call keeps its campaign and start,
- * so only the metrics that changed (a status, an outcome set) are added, usually two of seven
- * (`npm run bench`, HTTP ingest: taking the whole old contribution away and adding the new one
- * built ~80 rollup keys per report, most of them adding up to zero).
+ * so only the metrics that changed (a status, an outcome set) are added, usually two of seven.
+ * Taking the whole old contribution away and adding the new one built up to ~80 rollup keys per
+ * command, most of them adding up to zero: ~14 % of what a command allocated (bench/README.md,
+ * seventh session of 2026-12-05).
  */
 const moveInRollups = (amounts: ReadonlyArray<Map<string, number>>, stored: StatsRow, row: StatsRow): void => {
   if (stored.campaign_id !== row.campaign_id || stored.started_at !== row.started_at) {

@@ -352,7 +352,8 @@ const writtenCallsOf = (db: SqliteDatabase): RecentRows<WrittenCall> => {
  * `readCallView` sees the unwritten state, so a later projection of the same batch reads it.
  * The rows it wrote last stay in memory (`writtenCallsOf`, up to 4,096 calls), so a call's next
  * batch starts from its state without reading and parsing its row, and `readStoredCallView` (the
- * answer to a report) without reading its document: ~6 % of a command's CPU in process.
+ * answer to a report) without reading its document: ~6 % of a command's CPU in process
+ * (bench/README.md, seventh session of 2026-12-05).
  */
 export const callViewProjection: Projection = (db) => {
   ensureCallViewTables(db)
