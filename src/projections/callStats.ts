@@ -293,12 +293,18 @@ export const callStatsProjection: Projection = (db) => {
   const written = new RecentRows<StatsRow>(db, 4_096)
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
+  /** Whether this batch has checked the kept rows against the file (`revalidate`, once per batch). */
+  let revalidated = false
   return {
     name: callStatsName,
     eventTypes: new Set([
       "CallDialed", "CallInitiated", "CallRinging", "CallAnswered", "CallTranscribed", "CallDispositioned", "CallEnded"
     ]),
     apply: (recorded) => {
+      if (!revalidated) {
+        written.revalidate()
+        revalidated = true
+      }
       const event = asCallEvent(recorded)
       if (event.type === "CallDialed") {
         const d = event.data
@@ -352,10 +358,12 @@ export const callStatsProjection: Projection = (db) => {
         })
       } finally {
         pending.clear()
+        revalidated = false
       }
     },
     discard: () => {
       pending.clear()
+      revalidated = false
       written.forget()
     },
     reset: () => {

@@ -374,6 +374,8 @@ export const callViewProjection: Projection = (db) => {
   else registered.push(pending)
   /** True from `beginRebuild` to `endRebuild`: the search rows and counts are left to `deriveFromRows`. */
   let rebuilding = false
+  /** Whether this batch has checked the kept rows against the file (`revalidate`, once per batch). */
+  let revalidated = false
   const insert = (row: CallRow): void => {
     if (rebuilding) {
       upsert.run(row)
@@ -399,6 +401,10 @@ export const callViewProjection: Projection = (db) => {
     name: callViewName,
     eventTypes: handledTypes,
     apply: (recorded: RecordedEvent) => {
+      if (!revalidated) {
+        written.revalidate()
+        revalidated = true
+      }
       const event = asCallEvent(recorded)
       const revision = Number(recorded.revision)
       const recordedAt = recorded.metadata.recordedAt
@@ -437,10 +443,12 @@ export const callViewProjection: Projection = (db) => {
         counts.flush()
       } finally {
         pending.clear()
+        revalidated = false
       }
     },
     discard: () => {
       pending.clear()
+      revalidated = false
       counts.discard()
       written.forget()
     },
@@ -469,8 +477,10 @@ export const readStoredCallView = (db: SqliteDatabase, callId: string): StoredCa
     const call = pending.get(callId)
     if (call !== undefined) return { id: callId, doc: JSON.stringify(call.state.view) }
   }
-  const written = writtenCalls.get(db)?.get(callId)
-  if (written !== undefined) return { id: callId, doc: written.row.doc }
+  const written = writtenCalls.get(db)
+  written?.revalidate()
+  const last = written?.get(callId)
+  if (last !== undefined) return { id: callId, doc: last.row.doc }
   const row = statementsOf(db).byId.get(callId)
   return row === undefined ? null : { id: callId, doc: row.doc }
 }
