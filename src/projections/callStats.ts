@@ -28,7 +28,7 @@ import { canonicalLanguageTag } from "../domain/values.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { BatchRows } from "./batchRows.js"
 import { changedColumnsWriter } from "./changedColumns.js"
-import { RecentRows } from "./recentRows.js"
+import { recentRowsOf } from "./recentRows.js"
 import { advanceCallStatus } from "./callStatus.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
@@ -290,7 +290,7 @@ export const callStatsProjection: Projection = (db) => {
   }))
   const pending = new BatchRows<PendingStats>()
   /** The rows it wrote last (see `recentRows.ts`): a call's next batch starts from it without a read. */
-  const written = new RecentRows<StatsRow>(db, 4_096)
+  const written = recentRowsOf<StatsRow>(db, callStatsName, 4_096)
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
   /** Whether this batch has checked the kept rows against the file (`revalidate`, once per batch). */

@@ -17,7 +17,7 @@ import { advanceCallStatus, liveStatuses } from "./callStatus.js"
 import { BatchRows } from "./batchRows.js"
 import { changedColumnsWriter } from "./changedColumns.js"
 import { mergeJson } from "./jsonMerge.js"
-import { RecentRows } from "./recentRows.js"
+import { recentRowsOf } from "./recentRows.js"
 import { asCallEvent, inSchema, rebuiltIndexes } from "./projection.js"
 import type { Projection } from "./projection.js"
 import { toUtcInstant } from "./utcInstant.js"
@@ -332,28 +332,16 @@ interface WrittenCall {
 /** Calls whose last written row a connection keeps: a few times the calls live at once on a busy server. */
 const writtenCallsKept = 4_096
 
-/** Per database, the calls the call view wrote last (see `recentRows.ts`). */
-const writtenCalls = new WeakMap<SqliteDatabase, RecentRows<WrittenCall>>()
-
-const writtenCallsOf = (db: SqliteDatabase): RecentRows<WrittenCall> => {
-  let written = writtenCalls.get(db)
-  if (written === undefined) {
-    written = new RecentRows(db, writtenCallsKept)
-    writtenCalls.set(db, written)
-  }
-  return written
-}
-
 /**
  * The call view projection (`calls`). Throws, stopping the runner, on an event for a call whose
  * `CallDialed` it never saw: that is a bug or a damaged log, not something to skip.
  * Write-behind: a batch keeps each touched call in memory and `flush` writes its row once (a rebuild
  * spent its time parsing, stringifying and updating a row with its indexes for every event);
  * `readCallView` sees the unwritten state, so a later projection of the same batch reads it.
- * The rows it wrote last stay in memory (`writtenCallsOf`, up to 4,096 calls), so a call's next
- * batch starts from its state without reading and parsing its row, and `readStoredCallView` (the
- * answer to a report) without reading its document: ~6 % of a command's CPU in process
- * (bench/README.md, seventh session of 2026-12-05).
+ * The rows it wrote last stay in memory (`recentRows.ts`, up to 4,096 calls), so a call's next
+ * batch starts from its state without reading and parsing its row (bench/README.md, seventh
+ * session of 2026-12-05). Reads outside a batch (`readStoredCallView`) still go to the file:
+ * checking that no other connection wrote to it costs as much as the read.
  */
 export const callViewProjection: Projection = (db) => {
   ensureCallViewTables(db)
@@ -367,7 +355,7 @@ export const callViewProjection: Projection = (db) => {
   const index = db.prepare("INSERT INTO calls_search (rowid, id, from_number, to_number) VALUES (?, ?, ?, ?)")
   const update = changedColumnsWriter<CallRow>(db, "calls", "id", rowColumns)
   const counts = callCountsOf(db)
-  const written = writtenCallsOf(db)
+  const written = recentRowsOf<WrittenCall>(db, callViewName, writtenCallsKept)
   const pending = new BatchRows<PendingCall>()
   const registered = pendingCalls.get(db)
   if (registered === undefined) pendingCalls.set(db, [pending])
@@ -477,10 +465,6 @@ export const readStoredCallView = (db: SqliteDatabase, callId: string): StoredCa
     const call = pending.get(callId)
     if (call !== undefined) return { id: callId, doc: JSON.stringify(call.state.view) }
   }
-  const written = writtenCalls.get(db)
-  written?.revalidate()
-  const last = written?.get(callId)
-  if (last !== undefined) return { id: callId, doc: last.row.doc }
   const row = statementsOf(db).byId.get(callId)
   return row === undefined ? null : { id: callId, doc: row.doc }
 }

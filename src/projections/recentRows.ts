@@ -1,15 +1,15 @@
 /**
  * The rows a projection last wrote on its connection, kept in memory by key, so that its next
- * batch on the same call, and a read-your-writes read right after a command, need not read and
- * parse the row again: on a copy of the ingest figure's file, the call view's `SELECT *` of a call
+ * batch on the same call need not read and parse the row again: on a copy of the ingest figure's file, the call view's `SELECT *` of a call
  * with `JSON.parse` of its document took ~19 µs, a lookup of one column by id ~7 µs
  * (bench/README.md, seventh session of 2026-12-05).
  *
  * They are only as good as the file: `PRAGMA data_version` changes when another connection
  * commits to it (sqlite.org/pragma.html#pragma_data_version; a process sharing the file, or a
- * `TRUNCATE` checkpoint), and every row is then forgotten. Reading it costs ~2.5 µs, so it is read
- * once per use: once per batch by the projection (no other connection commits while the batch's
- * transaction holds the write lock) and once per read outside a batch. The owner forgets the rows
+ * `TRUNCATE` checkpoint), and every row is then forgotten. Reading it outside a transaction costs
+ * about what reading a row does (~8 to 12 µs in the ingest server's profile: it starts a read of
+ * the WAL), so the projection reads it once per batch (`revalidate`; no other connection commits
+ * while the batch's transaction holds the write lock). The owner forgets the rows
  * when its own transaction rolls back (`discard`) or its tables are reset. At most `capacity`
  * rows, the least recently written dropped first.
  */
@@ -52,4 +52,24 @@ export class RecentRows<V> {
   forget(): void {
     if (this.#rows.size > 0) this.#rows = new Map()
   }
+}
+
+const kept = new WeakMap<SqliteDatabase, Map<string, RecentRows<unknown>>>()
+
+/**
+ * The kept rows named `name` on `db`, one set per connection: every instance of a projection on a
+ * connection shares it, since its commits do not change that connection's `data_version`.
+ */
+export const recentRowsOf = <V>(db: SqliteDatabase, name: string, capacity: number): RecentRows<V> => {
+  let byName = kept.get(db)
+  if (byName === undefined) {
+    byName = new Map()
+    kept.set(db, byName)
+  }
+  let rows = byName.get(name)
+  if (rows === undefined) {
+    rows = new RecentRows<unknown>(db, capacity)
+    byName.set(name, rows)
+  }
+  return rows as RecentRows<V>
 }

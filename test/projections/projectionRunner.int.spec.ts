@@ -9,14 +9,14 @@ import { sequencePosition } from "../../src/store/position.js"
 import { ledgerDatabaseLayer, openSqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import type { SqliteDatabase } from "../../src/store/sqlite/sqliteDatabase.js"
 import { allProjections } from "../../src/projections/index.js"
-import { callStatsProjection } from "../../src/projections/callStats.js"
-import { callViewProjection, readCallView, readStoredCallView } from "../../src/projections/callView.js"
+import { callStatsProjection, readCallStats } from "../../src/projections/callStats.js"
+import { callViewProjection, readCallView } from "../../src/projections/callView.js"
 import { doNotCallProjection } from "../../src/projections/doNotCall.js"
 import type { Projection } from "../../src/projections/projection.js"
-import { ProjectionFailed, Projections, projectionsLayer } from "../../src/projections/projectionRunner.js"
+import { makeProjectionRunner, ProjectionFailed, Projections, projectionsLayer } from "../../src/projections/projectionRunner.js"
 import type { BatchCommitted, ProjectionRunner } from "../../src/projections/projectionRunner.js"
 import { transcriptProjection } from "../../src/projections/transcriptView.js"
-import { dial, dumpTables, generateCalls, makeTempDir, openRunner, send } from "./callScenarios.js"
+import { after, answer, dial, disposition, dumpTables, generateCalls, makeTempDir, openRunner, send } from "./callScenarios.js"
 
 const temps: Array<{ cleanup: () => void }> = []
 const tempDir = () => {
@@ -220,23 +220,38 @@ describe("projection runner", () => {
     db.close()
   })
 
-  it("a batch whose COMMIT fails leaves none of its calls in memory either", async () => {
-    // Every batch of this projection breaks a deferred foreign key, so COMMIT fails after every flush ran.
+  it("a batch whose COMMIT fails leaves none of its calls in memory either: the next batch starts from the committed rows", async () => {
+    // While armed, every batch of this projection breaks a deferred foreign key: COMMIT fails after every flush ran.
+    let armed = false
     const failingCommit: Projection = (db) => {
       db.exec(`CREATE TABLE IF NOT EXISTS parents (id INTEGER PRIMARY KEY);
         CREATE TABLE IF NOT EXISTS orphans (parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED);`)
       const orphan = db.prepare("INSERT INTO orphans (parent) VALUES (42)")
-      return { name: "failing-commit", eventTypes: new Set(["CallDialed"]), apply: () => {}, reset: () => {}, flush: () => void orphan.run() }
+      return {
+        name: "failing-commit", eventTypes: new Set(["CallDispositioned"]), apply: () => {}, reset: () => {},
+        flush: () => {
+          if (armed) orphan.run()
+        }
+      }
     }
     const store = makeMemoryEventStore()
-    await send(store, ...generateCalls(10, 3))
-    const [first] = await Effect.runPromise(store.readAll({ maxCount: 1 }))
-    const callId = (first!.data as { callId: string }).callId
-    const { runner, db } = await openRunner(join(tempDir(), "commit-fails.db"), store, [callViewProjection, failingCommit])
+    const { runner, db } = await openRunner(join(tempDir(), "commit-fails.db"), store, [callViewProjection, callStatsProjection, failingCommit])
+    const t = "2024-06-10T10:00:00Z"
+    await send(store, dial("cal_commit", t, { campaignId: "cmp_commit" }), answer("cal_commit", after(t, 2)))
+    await Effect.runPromise(runner.catchUp)
+    await send(store, disposition("cal_commit", after(t, 50), { disposition: "callback", sentiment: "positive" }))
+    armed = true
     const exit = await Effect.runPromiseExit(runner.catchUp)
     expect(String(failureOf(exit)?.cause)).toContain("FOREIGN KEY")
-    expect(readStoredCallView(db, callId)).toBeNull()
-    expect(readCallView(db, callId)).toBeNull()
+    expect(readCallView(db, "cal_commit")).toMatchObject({ disposition: null, revision: 1 })
+    // A runner started again on the same connection applies the disposition to the rows as committed.
+    armed = false
+    const again = await Effect.runPromise(makeProjectionRunner(db, store, [callViewProjection, callStatsProjection, failingCommit]))
+    await Effect.runPromise(again.catchUp)
+    expect(readCallView(db, "cal_commit")).toMatchObject({ disposition: "callback", revision: 2 })
+    expect(readCallStats(db, { campaignId: "cmp_commit" })).toMatchObject({
+      total_calls: 1, by_disposition: { callback: 1 }, sentiment_breakdown: { positive: 1, neutral: 0, negative: 0 }
+    })
     db.close()
   })
 
