@@ -14,10 +14,10 @@
  * - `daily`: the same headline numbers per UTC day that has calls, oldest first.
  *
  * Tables: `call_stats_calls` (per call, the fields counted: the old contribution of a call is read
- * from here, not from `calls`, so this projection rebuilds alone), `call_stats_daily` (scope x UTC
- * day x metric x key -> amount, scope `all` or `c:<campaign_id>`), `call_stats_hourly` and
- * `call_stats_monthly` (the same per UTC hour and month). An event changing a counted field subtracts
- * the call's old contribution and adds its new one. A range's totals are read from whole months,
+ * from here, or from the rows this connection wrote last, never from `calls`, so this projection
+ * rebuilds alone), `call_stats_daily` (scope x UTC day x metric x key -> amount, scope `all` or
+ * `c:<campaign_id>`), `call_stats_hourly` and `call_stats_monthly` (the same per UTC hour and
+ * month). An event changing a counted field moves the call's contribution by what changed in it. A range's totals are read from whole months,
  * its edge months from whole days, its edge days from whole hours, and only the calls of a partial
  * first or last hour from `call_stats_calls`, so the answer is exact; the daily series from the days.
  */
@@ -118,6 +118,9 @@ interface StatsRow {
 }
 
 const sep = "\t"
+
+/** Calls whose last written row a connection keeps (`recentRows.ts`), as the call view keeps. */
+const writtenCallsKept = 4_096
 type Contribution = Map<string, number>
 
 /** The counted fields of `calls` calls alike in them, whose durations add up to `durationSum`. */
@@ -290,21 +293,15 @@ export const callStatsProjection: Projection = (db) => {
   }))
   const pending = new BatchRows<PendingStats>()
   /** The rows it wrote last (see `recentRows.ts`): a call's next batch starts from it without a read. */
-  const written = recentRowsOf<StatsRow>(db, callStatsName, 4_096)
+  const written = recentRowsOf<StatsRow>(db, callStatsName, writtenCallsKept)
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
-  /** Whether this batch has checked the kept rows against the file (`revalidate`, once per batch). */
-  let revalidated = false
   return {
     name: callStatsName,
     eventTypes: new Set([
       "CallDialed", "CallInitiated", "CallRinging", "CallAnswered", "CallTranscribed", "CallDispositioned", "CallEnded"
     ]),
     apply: (recorded) => {
-      if (!revalidated) {
-        written.revalidate()
-        revalidated = true
-      }
       const event = asCallEvent(recorded)
       if (event.type === "CallDialed") {
         const d = event.data
@@ -358,12 +355,11 @@ export const callStatsProjection: Projection = (db) => {
         })
       } finally {
         pending.clear()
-        revalidated = false
+        written.endBatch()
       }
     },
     discard: () => {
       pending.clear()
-      revalidated = false
       written.forget()
     },
     reset: () => {

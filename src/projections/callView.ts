@@ -362,8 +362,6 @@ export const callViewProjection: Projection = (db) => {
   else registered.push(pending)
   /** True from `beginRebuild` to `endRebuild`: the search rows and counts are left to `deriveFromRows`. */
   let rebuilding = false
-  /** Whether this batch has checked the kept rows against the file (`revalidate`, once per batch). */
-  let revalidated = false
   const insert = (row: CallRow): void => {
     if (rebuilding) {
       upsert.run(row)
@@ -389,10 +387,6 @@ export const callViewProjection: Projection = (db) => {
     name: callViewName,
     eventTypes: handledTypes,
     apply: (recorded: RecordedEvent) => {
-      if (!revalidated) {
-        written.revalidate()
-        revalidated = true
-      }
       const event = asCallEvent(recorded)
       const revision = Number(recorded.revision)
       const recordedAt = recorded.metadata.recordedAt
@@ -431,12 +425,11 @@ export const callViewProjection: Projection = (db) => {
         counts.flush()
       } finally {
         pending.clear()
-        revalidated = false
+        written.endBatch()
       }
     },
     discard: () => {
       pending.clear()
-      revalidated = false
       counts.discard()
       written.forget()
     },

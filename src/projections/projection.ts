@@ -25,7 +25,10 @@ export interface ProjectionHandler {
    * per batch, inside the batch's transaction, after every event and before the checkpoints.
    */
   readonly flush?: (() => void) | undefined
-  /** Drops what `apply` kept in memory: the batch's transaction rolled back. */
+  /**
+   * Drops what `apply` kept in memory, and any row `flush` kept beyond the batch: the batch's
+   * transaction rolled back, because something threw or its COMMIT failed (after `flush` ran).
+   */
   readonly discard?: (() => void) | undefined
   /**
    * Called by a rebuild right after `reset`, in the same transaction: the read model may stop

@@ -8,8 +8,8 @@
  * commits to it (sqlite.org/pragma.html#pragma_data_version; a process sharing the file, or a
  * `TRUNCATE` checkpoint), and every row is then forgotten. Reading it outside a transaction costs
  * about what reading a row does (~8 to 12 µs in the ingest server's profile: it starts a read of
- * the WAL), so the projection reads it once per batch (`revalidate`; no other connection commits
- * while the batch's transaction holds the write lock). The owner forgets the rows
+ * the WAL), so it is read once per batch (the owner calls `endBatch` when its batch ends; no other
+ * connection commits while the batch's transaction holds the write lock). The owner forgets the rows
  * when its own transaction rolls back (`discard`) or its tables are reset. At most `capacity`
  * rows, the least recently written dropped first.
  */
@@ -17,9 +17,10 @@ import type { Statement } from "better-sqlite3"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 
 export class RecentRows<V> {
-  // A new map rather than `clear()`, for the reason given in `batchRows.ts`.
   #rows = new Map<string, V>()
   #version: unknown = undefined
+  /** Whether `data_version` was read in the running batch. */
+  #checked = false
   readonly #dataVersion: Statement<[], number>
   readonly #capacity: number
 
@@ -28,28 +29,38 @@ export class RecentRows<V> {
     this.#capacity = capacity
   }
 
-  /** Forgets every row if another connection has committed to the file since the last call. */
-  revalidate(): void {
-    const version = this.#dataVersion.get()
-    if (version === this.#version) return
-    this.#version = version
-    this.forget()
-  }
-
-  /** The row last written under `key`, as of the last `revalidate`. */
+  /** The row last written under `key`; call it inside the batch's transaction. */
   get(key: string): V | undefined {
+    this.#checkOncePerBatch()
     return this.#rows.get(key)
   }
 
-  /** Keeps `row` as written under `key`; call it inside the transaction that writes it, after `revalidate`. */
+  /** Keeps `row` as written under `key`; call it inside the transaction that writes it. */
   set(key: string, row: V): void {
+    this.#checkOncePerBatch()
     this.#rows.delete(key)
     this.#rows.set(key, row)
     if (this.#rows.size > this.#capacity) this.#rows.delete(this.#rows.keys().next().value!)
   }
 
-  /** Forgets every row (a rollback, a reset). */
+  /** The batch is over (its `flush` ran): the next one reads `data_version` again. */
+  endBatch(): void {
+    this.#checked = false
+  }
+
+  /** Forgets every row and ends the batch (a rollback, a reset). */
   forget(): void {
+    this.#checked = false
+    if (this.#rows.size > 0) this.#rows = new Map()
+  }
+
+  /** No other connection commits while the batch's transaction holds the write lock, so once is enough. */
+  #checkOncePerBatch(): void {
+    if (this.#checked) return
+    this.#checked = true
+    const version = this.#dataVersion.get()
+    if (version === this.#version) return
+    this.#version = version
     if (this.#rows.size > 0) this.#rows = new Map()
   }
 }

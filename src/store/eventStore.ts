@@ -20,7 +20,12 @@ export interface EventMetadata {
   readonly recordedAt: string
 }
 
-/** An event to append. `eventId` is a UUID; the same id appended again is not stored twice. */
+/**
+ * An event to append. `eventId` is a UUID; the same id appended again is not stored twice.
+ * `data` is plain JSON (no `Date`, `NaN` or `undefined` values that JSON would change), and is
+ * not changed after the append: the SQLite store hands these very objects to the projections it
+ * runs inside its transactions (`observeAppendTransactions`).
+ */
 export interface EventToAppend {
   readonly eventId: string
   readonly type: string

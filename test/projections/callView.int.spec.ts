@@ -357,13 +357,16 @@ describe("call view and stats: the rows they wrote last, kept in memory", () => 
       await ledger.catchUp()
       expect(readStoredCallView(ledger.db, id)?.doc).toContain('"status":"in_progress"')
       // The other connection (a second process on the file) applies the disposition first.
-      await ledger.send(disposition(id, after(t0, 60), { disposition: "callback", sentiment: "positive" }))
+      await ledger.send(disposition(id, after(t0, 60), { disposition: "callback", sentiment: "positive", summary: "Asked for a callback." }))
       await Effect.runPromise(other.runner.catchUp)
       expect(JSON.parse(readStoredCallView(ledger.db, id)!.doc)).toMatchObject({ disposition: "callback", revision: 2 })
       // This connection then changes what the other wrote: it must take away the other's counts, not its own stale ones.
       await ledger.send(disposition(id, after(t0, 80), { disposition: "escalated", sentiment: "negative" }), end(id, after(t0, 90), "user_hangup"))
       await ledger.catchUp()
-      expect(readCallView(ledger.db, id)).toMatchObject({ disposition: "escalated", sentiment: "negative", status: "completed", revision: 4 })
+      // The summary only the other connection wrote survives: this one started from the file's row.
+      expect(readCallView(ledger.db, id)).toMatchObject({
+        disposition: "escalated", sentiment: "negative", summary: "Asked for a callback.", status: "completed", revision: 4
+      })
       const stats = readCallStats(ledger.db)
       expect(stats).toMatchObject({ total_calls: 1, connected: 1, by_status: { completed: 1 }, sentiment_breakdown: { positive: 0, neutral: 0, negative: 1 } })
       expect(stats.by_disposition).toEqual({ escalated: 1 })
@@ -373,7 +376,7 @@ describe("call view and stats: the rows they wrote last, kept in memory", () => 
     }
   })
 
-  it("a batch that rolls back leaves nothing of itself in memory", async () => {
+  it("discard forgets the rows a batch wrote and rolled back: the next batch starts from the committed row", async () => {
     const ledger = await makeLedger()
     const elsewhere = makeMemoryEventStore()
     try {

@@ -109,6 +109,28 @@ describe("inline projection (SQLite store on the runner's connection)", () => {
     db.close()
   })
 
+  it("the events an append transaction hands its observers are those a $all read returns in that transaction", async () => {
+    const { db, store } = await openLedgerFile()
+    const seen: Array<{ appended: unknown; read: unknown }> = []
+    const stopObserving = observeAppendTransactions(store, db, {
+      beforeCommit: (appended) => {
+        const first = appended[0]!.position
+        const read = store.readAllNow!({ after: { commit: first.commit - 1n, prepare: first.prepare - 1n }, maxCount: 10_000 })
+        seen.push({ appended: [...appended], read })
+      },
+      afterCommit: () => {},
+      afterRollback: () => {}
+    })
+    // Many calls' commands at once, so that group commits hold several appends of several streams.
+    const calls = generateCalls(40, 5)
+    await Promise.all([0, 1, 2, 3].map((share) => send(store, ...calls.filter((_, i) => i % 4 === share))))
+    stopObserving?.()
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.some(({ appended }) => (appended as Array<unknown>).length > 1)).toBe(true)
+    for (const { appended, read } of seen) expect(appended).toStrictEqual(read)
+    db.close()
+  })
+
   it("a projection that throws inline loses no append: the command is stored, the runner stops at that event, its rows rolled back", async () => {
     let attempts = 0
     const failingOnOneCall: Projection = (db) => {

@@ -105,9 +105,10 @@ const ensurePageCache = (db: SqliteDatabase): void => {
 export interface AppendTransactionObserver {
   /**
    * Inside each group-commit transaction, after its appends and before COMMIT, with the events
-   * they stored, in position order (none when they stored none), as a `$all` read would return
-   * them except that `data` and `metadata` are the objects appended, not parsed again from their
-   * JSON (the same values: the ledger appends plain JSON data). Positions are this store's
+   * they stored, in position order (none when they stored none), of every stream, system ones
+   * included, and unfiltered: `data` and `metadata` are the objects appended, not parsed again
+   * from their JSON, so they equal what a `$all` read returns only for plain JSON data (see
+   * `EventToAppend`); the ledger appends nothing else. Positions are this store's
    * sequence numbers, one per event: `first.commit - 1n - p.commit` events lie between a
    * position `p` and the batch's first.
    */
