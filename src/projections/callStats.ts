@@ -118,9 +118,6 @@ interface StatsRow {
 }
 
 const sep = "\t"
-
-/** Calls whose last written row a connection keeps (`recentRows.ts`), as the call view keeps. */
-const writtenCallsKept = 4_096
 type Contribution = Map<string, number>
 
 /** The counted fields of `calls` calls alike in them, whose durations add up to `durationSum`. */
@@ -293,7 +290,7 @@ export const callStatsProjection: Projection = (db) => {
   }))
   const pending = new BatchRows<PendingStats>()
   /** The rows it wrote last (see `recentRows.ts`): a call's next batch starts from it without a read. */
-  const written = recentRowsOf<StatsRow>(db, callStatsName, writtenCallsKept)
+  const written = recentRowsOf<StatsRow>(db, callStatsName)
   /** True from `beginRebuild` to `endRebuild`: the rollup is left to `rollUpFromRows`. */
   let rebuilding = false
   return {

@@ -329,9 +329,6 @@ interface WrittenCall {
   readonly row: CallRow
 }
 
-/** Calls whose last written row a connection keeps: a few times the calls live at once on a busy server. */
-const writtenCallsKept = 4_096
-
 /**
  * The call view projection (`calls`). Throws, stopping the runner, on an event for a call whose
  * `CallDialed` it never saw: that is a bug or a damaged log, not something to skip.
@@ -355,7 +352,7 @@ export const callViewProjection: Projection = (db) => {
   const index = db.prepare("INSERT INTO calls_search (rowid, id, from_number, to_number) VALUES (?, ?, ?, ?)")
   const update = changedColumnsWriter<CallRow>(db, "calls", "id", rowColumns)
   const counts = callCountsOf(db)
-  const written = recentRowsOf<WrittenCall>(db, callViewName, writtenCallsKept)
+  const written = recentRowsOf<WrittenCall>(db, callViewName)
   const pending = new BatchRows<PendingCall>()
   const registered = pendingCalls.get(db)
   if (registered === undefined) pendingCalls.set(db, [pending])

@@ -67,11 +67,15 @@ export class RecentRows<V> {
 
 const kept = new WeakMap<SqliteDatabase, Map<string, RecentRows<unknown>>>()
 
+/** Rows kept per projection and connection: a few times the calls live at once on a busy server. */
+const rowsKept = 4_096
+
 /**
- * The kept rows named `name` on `db`, one set per connection: every instance of a projection on a
- * connection shares it, since its commits do not change that connection's `data_version`.
+ * The kept rows named `name` on `db` (up to 4,096), one set per connection: every instance of a
+ * projection on a connection shares it, since its commits do not change that connection's
+ * `data_version`.
  */
-export const recentRowsOf = <V>(db: SqliteDatabase, name: string, capacity: number): RecentRows<V> => {
+export const recentRowsOf = <V>(db: SqliteDatabase, name: string): RecentRows<V> => {
   let byName = kept.get(db)
   if (byName === undefined) {
     byName = new Map()
@@ -79,7 +83,7 @@ export const recentRowsOf = <V>(db: SqliteDatabase, name: string, capacity: numb
   }
   let rows = byName.get(name)
   if (rows === undefined) {
-    rows = new RecentRows<unknown>(db, capacity)
+    rows = new RecentRows<unknown>(db, rowsKept)
     byName.set(name, rows)
   }
   return rows as RecentRows<V>
