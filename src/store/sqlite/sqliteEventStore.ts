@@ -49,13 +49,12 @@ type EventRow = readonly [
   position: number, eventId: string, streamId: string, revision: number, type: string, data: string, metadata: string
 ]
 
+/** An event to append with its `data` and `metadata` as the JSON text stored. */
 interface EncodedEvent {
-  readonly eventId: string
-  readonly type: string
+  /** The event as appended, also handed to the observers of the transaction it is stored in. */
+  readonly source: EventToAppend
   readonly data: string
   readonly metadata: string
-  /** The event as appended, handed to the observers of the transaction it is stored in. */
-  readonly source: EventToAppend
 }
 
 const eventColumns = "e.position, e.event_id, e.stream_id, e.revision, e.type, e.data, e.metadata"
@@ -76,11 +75,9 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
 })
 
 const encode = (event: EventToAppend): EncodedEvent => ({
-  eventId: event.eventId,
-  type: event.type,
+  source: event,
   data: JSON.stringify(event.data) ?? "null",
-  metadata: JSON.stringify(event.metadata),
-  source: event
+  metadata: JSON.stringify(event.metadata)
 })
 
 /** Page cache the log wants, in KiB (64 MiB). */
@@ -257,9 +254,9 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
   /** The earlier append of these event ids to this stream, as its result; undefined when they were never appended. */
   const earlierAppend = (streamId: string, events: ReadonlyArray<EncodedEvent>): AppendResult | undefined => {
     const first = events[0]
-    const earlier = first === undefined ? undefined : selectEventById.get(streamId, first.eventId)
+    const earlier = first === undefined ? undefined : selectEventById.get(streamId, first.source.eventId)
     if (earlier === undefined) return undefined
-    const last = selectEventById.get(streamId, events[events.length - 1]!.eventId) ?? earlier
+    const last = selectEventById.get(streamId, events[events.length - 1]!.source.eventId) ?? earlier
     return { nextExpectedRevision: BigInt(last.revision), position: sequencePosition(last.position) }
   }
 
@@ -290,13 +287,12 @@ export const makeSqliteEventStore = (db: SqliteDatabase, options: SqliteEventSto
     }
     let position = 0
     const observed = observers.size > 0
-    for (const event of events) {
+    for (const { source, data, metadata } of events) {
       revision += 1
-      position = Number(insertEvent.run(event.eventId, streamId, revision, event.type, event.data, event.metadata).lastInsertRowid)
+      position = Number(insertEvent.run(source.eventId, streamId, revision, source.type, data, metadata).lastInsertRowid)
       if (observed) {
-        const { source } = event
         appendedInBatch.push({
-          eventId: event.eventId, streamId, revision: BigInt(revision), position: sequencePosition(position), type: event.type,
+          eventId: source.eventId, streamId, revision: BigInt(revision), position: sequencePosition(position), type: source.type,
           data: source.data === undefined ? null : source.data, metadata: source.metadata
         })
       }
