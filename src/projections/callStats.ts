@@ -17,9 +17,10 @@
  * from here, or from the rows this connection wrote last, never from `calls`, so this projection
  * rebuilds alone), `call_stats_daily` (scope x UTC day x metric x key -> amount, scope `all` or
  * `c:<campaign_id>`), `call_stats_hourly` and `call_stats_monthly` (the same per UTC hour and
- * month). An event changing a counted field moves the call's contribution by what changed in it. A range's totals are read from whole months,
- * its edge months from whole days, its edge days from whole hours, and only the calls of a partial
- * first or last hour from `call_stats_calls`, so the answer is exact; the daily series from the days.
+ * month). An event changing a counted field moves the call's contribution by what changed in it.
+ * A range's totals are read from whole months, its edge months from whole days, its edge days
+ * from whole hours, and only the calls of a partial first or last hour from `call_stats_calls`,
+ * so the answer is exact; the daily series from the days.
  */
 import type Database from "better-sqlite3"
 import type { CallEvent } from "../domain/callEvents.js"

@@ -448,7 +448,6 @@ export const callViewProjection: Projection = (db) => {
   }
 }
 
-/** The view of one call, or null when the call is unknown (or not yet projected). */
 /** `readCallView`, as the `calls` table stores it (JSON text); null for an unknown call. */
 export const readStoredCallView = (db: SqliteDatabase, callId: string): StoredCallView | null => {
   for (const pending of pendingCalls.get(db) ?? []) {
@@ -459,6 +458,7 @@ export const readStoredCallView = (db: SqliteDatabase, callId: string): StoredCa
   return row === undefined ? null : { id: callId, doc: row.doc }
 }
 
+/** The view of one call, or null when the call is unknown (or not yet projected). */
 export const readCallView = (db: SqliteDatabase, callId: string): CallView | null => {
   for (const pending of pendingCalls.get(db) ?? []) {
     const call = pending.get(callId)

@@ -342,8 +342,8 @@ export const makeProjectionRunner = (
      * first position, without reading). When the checkpoints are right before the batch, as they
      * are while inline batches keep up, those events are the batch's own `appended` (filtered as
      * the subscription filters): in memory, not read back and parsed again (~4 % of a command's
-     * CPU in process; bench/README.md, seventh session of 2026-12-05). Otherwise they are read from the log as the subscription would read
-     * them. Its events and last position go to `page`.
+     * CPU in process; bench/README.md, seventh session of 2026-12-05). Otherwise they are read
+     * from the log as the subscription would read them. Its events and last position go to `page`.
      */
     const applyInline = (
       selected: ReadonlyArray<ProjectionHandler>,
