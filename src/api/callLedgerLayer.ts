@@ -172,7 +172,7 @@ const callControlLayer = (config: LedgerConfig, options: CallLedgerOptions) => {
   const dialer = options.dialer ?? (config.dialer.kind === "simulated"
     ? simulatedDialerLayer({ stepMillis: config.dialer.simulatedStepMillis })
     : noDialerLayer)
-  return Layer.mergeAll(dialQueueLayer, agentQueuesLayer(config.agentQueues), idempotencyKeysLayer).pipe(
+  return Layer.mergeAll(dialQueueLayer, agentQueuesLayer(config.agentQueues), idempotencyKeysLayer(config.idempotencyKeyTtlMillis)).pipe(
     Layer.provideMerge(dialer)
   )
 }

@@ -9,8 +9,14 @@
  * answer its response. Only successes are kept: when the request fails, the reservation is dropped
  * and nothing stays written, so a retry after an error runs again. Reservations left by a process
  * that stopped mid-request are dropped when the next one opens the file.
+ *
+ * A key is kept for a time to live (`LEDGER_IDEMPOTENCY_KEY_TTL_MS`, 24 hours by default, the
+ * window Stripe keeps its keys): afterwards it is forgotten, and a request with it runs as new,
+ * as the Idempotency-Key draft allows (draft-ietf-httpapi-idempotency-key-header, "expiry"). A
+ * background fiber deletes the forgotten rows, so the table holds about a day of keys instead of
+ * every key ever sent.
  */
-import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer, Schedule } from "effect"
 import { createHash } from "node:crypto"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { IdempotencyKeyReused, IdempotentRequestInProgress } from "./apiErrors.js"
@@ -26,7 +32,14 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
   created_at TEXT NOT NULL,
   completed_at TEXT
 );
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_created ON idempotency_keys (created_at);
 `
+
+/** How long a key is answered again by default: 24 hours, in ms. */
+export const defaultIdempotencyKeyTtlMillis = 86_400_000
+
+/** Rows the pruning deletes per statement, so it never holds the write lock long. */
+const pruneChunk = 1_000
 
 /** How long a retry waits for the first request with its key to finish before answering 409. */
 const inFlightWaitMillis = 10_000
@@ -75,62 +88,91 @@ interface KeyRow {
   readonly method: string
   readonly path: string
   readonly response: string | null
+  readonly created_at: string
 }
 
-/** The service over the table `idempotency_keys` (created if missing). */
-export const idempotencyKeysLayer: Layer.Layer<IdempotencyKeys, never, LedgerDatabase> = Layer.effect(
-  IdempotencyKeys,
-  Effect.gen(function*() {
-    const db = yield* LedgerDatabase
-    db.exec(schema)
-    db.exec("DELETE FROM idempotency_keys WHERE response IS NULL")
-    const find = db.prepare<[string], KeyRow>("SELECT fingerprint, method, path, response FROM idempotency_keys WHERE key = ?")
-    const reserve = db.prepare(
-      "INSERT OR IGNORE INTO idempotency_keys (key, fingerprint, method, path, response, created_at) VALUES (?, ?, ?, ?, NULL, ?)"
-    )
-    const complete = db.prepare("UPDATE idempotency_keys SET response = ?, completed_at = ? WHERE key = ? AND response IS NULL")
-    const release = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL")
+/**
+ * The service over the table `idempotency_keys` (created if missing), keeping each key for
+ * `ttlMillis` (default 24 hours; at least 1 ms) after its request was first received. Deletes
+ * the expired keys every `min(ttl, 10 minutes)` while the layer's scope is open.
+ */
+export const idempotencyKeysLayer = (ttlMillis: number = defaultIdempotencyKeyTtlMillis): Layer.Layer<IdempotencyKeys, never, LedgerDatabase> =>
+  Layer.scoped(
+    IdempotencyKeys,
+    Effect.gen(function*() {
+      const ttl = Math.max(1, Math.floor(ttlMillis))
+      const db = yield* LedgerDatabase
+      db.exec(schema)
+      db.exec("DELETE FROM idempotency_keys WHERE response IS NULL")
+      const find = db.prepare<[string], KeyRow>("SELECT fingerprint, method, path, response, created_at FROM idempotency_keys WHERE key = ?")
+      const forget = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND created_at < ? AND response IS NOT NULL")
+      const prune = db.prepare(
+        `DELETE FROM idempotency_keys WHERE rowid IN (
+           SELECT rowid FROM idempotency_keys WHERE created_at < ? AND response IS NOT NULL ORDER BY created_at LIMIT ${pruneChunk})`
+      )
+      /** Instants before this one are expired: now minus the time to live, ISO-8601 like `created_at`. */
+      const expiredBefore = Effect.map(Clock.currentTimeMillis, (now) => new Date(now - ttl).toISOString())
+      const pruneExpired: Effect.Effect<void> = Effect.flatMap(expiredBefore, (cutoff) => {
+        const deleteChunks = (): Effect.Effect<void> =>
+          Effect.suspend(() => (prune.run(cutoff).changes < pruneChunk ? Effect.void : Effect.zipRight(Effect.yieldNow(), deleteChunks())))
+        return deleteChunks()
+      })
+      yield* pruneExpired.pipe(
+        Effect.catchAllDefect((defect) => Effect.logWarning("idempotency keys: pruning expired keys failed", defect)),
+        Effect.repeat(Schedule.spaced(Duration.millis(Math.min(ttl, 600_000)))),
+        Effect.forkScoped
+      )
+      const reserve = db.prepare(
+        "INSERT OR IGNORE INTO idempotency_keys (key, fingerprint, method, path, response, created_at) VALUES (?, ?, ?, ?, NULL, ?)"
+      )
+      const complete = db.prepare("UPDATE idempotency_keys SET response = ?, completed_at = ? WHERE key = ? AND response IS NULL")
+      const release = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL")
 
-    const once = <A, E, R>(key: string | undefined, request: IdempotentRequest, effect: Effect.Effect<A, E, R>) => {
-      if (key === undefined) return effect
-      const fingerprint = requestFingerprint(request)
-      const reused = (row: KeyRow) =>
-        new IdempotencyKeyReused({
-          message: `Idempotency-Key "${key}" was used for a different request (${row.method} ${row.path} with another body); use a new key`,
-          idempotency_key: key
-        })
-      const attempt: Effect.Effect<{ readonly done: true; readonly value: A } | { readonly done: false }, E | IdempotencyKeyReused, R> =
-        Effect.gen(function*() {
-          const row = find.get(key)
-          if (row !== undefined) {
-            if (row.fingerprint !== fingerprint) return yield* Effect.fail(reused(row))
-            if (row.response !== null) return { done: true as const, value: JSON.parse(row.response) as A }
-            return { done: false as const }
-          }
-          if (reserve.run(key, fingerprint, request.method.toUpperCase(), request.path, yield* nowIso).changes === 0) {
-            return { done: false as const }
-          }
-          const value = yield* effect.pipe(
-            Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release.run(key))))
-          )
-          // What the client gets is what a retry gets: the value as JSON, read back.
-          const stored = JSON.stringify(value)
-          complete.run(stored, yield* nowIso, key)
-          return { done: true as const, value: JSON.parse(stored) as A }
-        })
-      const loop = (deadline: number): Effect.Effect<A, E | IdempotencyKeyReused | IdempotentRequestInProgress, R> =>
-        Effect.flatMap(attempt, (result) => {
-          if (result.done) return Effect.succeed(result.value)
-          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            now > deadline
-              ? Effect.fail(new IdempotentRequestInProgress({
-                message: `a request with Idempotency-Key "${key}" is still being processed; retry later`,
-                idempotency_key: key
-              }))
-              : Effect.zipRight(Effect.sleep(Duration.millis(pollMillis)), loop(deadline)))
-        })
-      return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(now + inFlightWaitMillis))
-    }
-    return { once } satisfies IdempotencyKeysService
-  })
-)
+      const once = <A, E, R>(key: string | undefined, request: IdempotentRequest, effect: Effect.Effect<A, E, R>) => {
+        if (key === undefined) return effect
+        const fingerprint = requestFingerprint(request)
+        const reused = (row: KeyRow) =>
+          new IdempotencyKeyReused({
+            message: `Idempotency-Key "${key}" was used for a different request (${row.method} ${row.path} with another body); use a new key`,
+            idempotency_key: key
+          })
+        const attempt: Effect.Effect<{ readonly done: true; readonly value: A } | { readonly done: false }, E | IdempotencyKeyReused, R> =
+          Effect.gen(function*() {
+            let row = find.get(key)
+            if (row !== undefined && row.response !== null) {
+              // Expired but not pruned yet: forgotten here, so expiry does not wait for the pruning.
+              const cutoff = yield* expiredBefore
+              if (row.created_at < cutoff && forget.run(key, cutoff).changes > 0) row = undefined
+            }
+            if (row !== undefined) {
+              if (row.fingerprint !== fingerprint) return yield* Effect.fail(reused(row))
+              if (row.response !== null) return { done: true as const, value: JSON.parse(row.response) as A }
+              return { done: false as const }
+            }
+            if (reserve.run(key, fingerprint, request.method.toUpperCase(), request.path, yield* nowIso).changes === 0) {
+              return { done: false as const }
+            }
+            const value = yield* effect.pipe(
+              Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.sync(() => release.run(key))))
+            )
+            // What the client gets is what a retry gets: the value as JSON, read back.
+            const stored = JSON.stringify(value)
+            complete.run(stored, yield* nowIso, key)
+            return { done: true as const, value: JSON.parse(stored) as A }
+          })
+        const loop = (deadline: number): Effect.Effect<A, E | IdempotencyKeyReused | IdempotentRequestInProgress, R> =>
+          Effect.flatMap(attempt, (result) => {
+            if (result.done) return Effect.succeed(result.value)
+            return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+              now > deadline
+                ? Effect.fail(new IdempotentRequestInProgress({
+                  message: `a request with Idempotency-Key "${key}" is still being processed; retry later`,
+                  idempotency_key: key
+                }))
+                : Effect.zipRight(Effect.sleep(Duration.millis(pollMillis)), loop(deadline)))
+          })
+        return Effect.flatMap(Clock.currentTimeMillis, (now) => loop(now + inFlightWaitMillis))
+      }
+      return { once } satisfies IdempotencyKeysService
+    })
+  )

@@ -8,6 +8,7 @@ import type { RateLimits } from "./rateLimits.js"
 import { defaultAgentQueues } from "./agentQueues.js"
 import type { AgentQueueSettings } from "./agentQueues.js"
 import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
+import { defaultIdempotencyKeyTtlMillis } from "./idempotencyKeys.js"
 
 export interface LedgerConfig {
   /** `LEDGER_STORE`: `sqlite` (the embedded file, default) or an `esdb://host:2113?tls=false` connection string. */
@@ -42,6 +43,12 @@ export interface LedgerConfig {
    * transferred to (seed 002), with how many agents each has. Default `sales_specialist=2,support_team=2`.
    */
   readonly agentQueues: AgentQueueSettings
+  /**
+   * `LEDGER_IDEMPOTENCY_KEY_TTL_MS`: how long an `Idempotency-Key` is answered again, ms after its
+   * first request; afterwards the key is forgotten and a request with it runs as new. Default
+   * 86 400 000 (24 hours, as Stripe keeps its keys).
+   */
+  readonly idempotencyKeyTtlMillis: number
 }
 
 /** Who places the calls `POST /v1/calls` and `POST /v1/calls/batch` record, and how fast. */
@@ -122,7 +129,8 @@ export const makeLedgerConfig = (
       intervalMillis: given.dialer?.intervalMillis ?? 1000,
       simulatedStepMillis: given.dialer?.simulatedStepMillis ?? 400
     },
-    agentQueues: given.agentQueues ?? defaultAgentQueues
+    agentQueues: given.agentQueues ?? defaultAgentQueues,
+    idempotencyKeyTtlMillis: given.idempotencyKeyTtlMillis ?? defaultIdempotencyKeyTtlMillis
   }
 }
 

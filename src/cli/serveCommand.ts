@@ -5,6 +5,7 @@ import { developmentTwilioAuthToken, makeLedgerConfig } from "../api/ledgerConfi
 import { httpServerLayer } from "../api/httpServer.js"
 import { parseRateLimits } from "../api/rateLimits.js"
 import { parseAgentQueues } from "../api/agentQueues.js"
+import { defaultIdempotencyKeyTtlMillis } from "../api/idempotencyKeys.js"
 import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
 import { dbOption, storeOption } from "./storeOptions.js"
 
@@ -78,11 +79,17 @@ const agentQueues = Options.text("agent-queues").pipe(
   Options.withFallbackConfig(Config.string("LEDGER_AGENT_QUEUES")),
   Options.optional
 )
+const idempotencyKeyTtlMs = integerSetting(
+  "idempotency-key-ttl-ms",
+  "LEDGER_IDEMPOTENCY_KEY_TTL_MS",
+  "How long an Idempotency-Key is answered again, ms after its first request (default 86400000: 24 hours)",
+  defaultIdempotencyKeyTtlMillis
+)
 
 export const serveCommand = Command.make(
   "serve",
   { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookConcurrency, webhookEndpointConcurrency, webhookLease, allowLoopback, allowPrivate, requireApiKey, rateLimits,
-    dialer, dialCallsPerInterval, dialIntervalMs, simulatedStepMs, agentQueues },
+    dialer, dialCallsPerInterval, dialIntervalMs, simulatedStepMs, agentQueues, idempotencyKeyTtlMs },
   (o) =>
     Effect.gen(function*() {
       const limitsText = Option.getOrUndefined(o.rateLimits)
@@ -96,6 +103,7 @@ export const serveCommand = Command.make(
       if (o.dialCallsPerInterval < 1 || o.dialIntervalMs < 1 || o.simulatedStepMs < 0) {
         return yield* Effect.fail(new Error("--dial-calls-per-interval and --dial-interval-ms must be at least 1, --simulated-step-ms at least 0"))
       }
+      if (o.idempotencyKeyTtlMs < 1) return yield* Effect.fail(new Error("--idempotency-key-ttl-ms must be at least 1"))
       const config = makeLedgerConfig({
         store: o.store,
         databasePath: o.db,
@@ -107,6 +115,7 @@ export const serveCommand = Command.make(
         requireApiKey: o.requireApiKey,
         ...(limits === undefined ? {} : { rateLimits: limits }),
         ...(queues === undefined ? {} : { agentQueues: queues }),
+        idempotencyKeyTtlMillis: o.idempotencyKeyTtlMs,
         dialer: {
           kind: o.dialer,
           callsPerInterval: o.dialCallsPerInterval,
