@@ -13,7 +13,7 @@ import type { CallStats } from "../projections/callStats.js"
 import type { CallListQuery, StoredCallView } from "../projections/callView.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
-import type { Position, RecordedEvent } from "../store/eventStore.js"
+import type { Position, ReadStreamOptions, RecordedEvent } from "../store/eventStore.js"
 
 /** Filters and paging of `listCalls` (`GET /v1/calls`): the call view's query. */
 export type CallListFilter = CallListQuery
@@ -52,9 +52,11 @@ export interface CallLedgerService {
   readonly getCalls: (callIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<CallView>>
   /**
    * The call's events as the log holds them (stream `call-<id>`, revision order): type, revision,
-   * position, data and metadata (`occurredAt`, `recordedAt`, `commandId`, ...). Null for an unknown call.
+   * position, data and metadata (`occurredAt`, `recordedAt`, `commandId`, ...). All of them, or a
+   * page: from `fromRevision` (inclusive), at most `maxCount`; a page past the last event is empty.
+   * Null for an unknown call.
    */
-  readonly callHistory: (callId: string) => Effect.Effect<ReadonlyArray<RecordedEvent> | null>
+  readonly callHistory: (callId: string, page?: ReadStreamOptions) => Effect.Effect<ReadonlyArray<RecordedEvent> | null>
   /** The call's latest recording as the provider referenced it (never shown to API users as is); null when none. */
   readonly recording: (callId: string) => Effect.Effect<CallRecording | null>
   readonly findCallIdBySid: (callSid: string) => Effect.Effect<string | null>

@@ -10,6 +10,7 @@ import { callStreamId } from "../domain/callEvents.js"
 import type { CallEventData } from "../domain/callEvents.js"
 import { decideCallCommand, handleCallCommand } from "../store/callCommandHandler.js"
 import { EventStore } from "../store/eventStore.js"
+import type { ReadStreamOptions, RecordedEvent, StreamDeleted } from "../store/eventStore.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { turnOffAllocationSitePretenuring } from "./v8Flags.js"
 import { ledgerStoreLayer } from "./ledgerStoreLayer.js"
@@ -63,11 +64,18 @@ const callLedgerService = Layer.effect(
     const store = yield* EventStore
     const projections = yield* Projections
     const findBySid = db.prepare("SELECT id FROM calls WHERE call_sid = ? LIMIT 1")
-    const callHistory = (callId: string) =>
-      store.readStream(callStreamId(callId)).pipe(
-        Effect.map((events) => (events.length === 0 ? null : events)),
+    const callHistory = (callId: string, page?: ReadStreamOptions) => {
+      const streamId = callStreamId(callId)
+      return store.readStream(streamId, page).pipe(
+        Effect.flatMap((events): Effect.Effect<ReadonlyArray<RecordedEvent> | null, StreamDeleted> => {
+          if (events.length > 0) return Effect.succeed(events)
+          if ((page?.fromRevision ?? 0n) === 0n && (page?.maxCount ?? 1) > 0) return Effect.succeed(null)
+          // An empty page that need not be: past the call's last event, or there is no such call.
+          return Effect.map(store.readStream(streamId, { maxCount: 1 }), (first) => (first.length === 0 ? null : events))
+        }),
         Effect.catchTag("StreamDeleted", () => Effect.succeed(null))
       )
+    }
     const service: CallLedgerService = {
       execute: (command, context) =>
         handleCallCommand(command, context).pipe(

@@ -177,6 +177,16 @@ export const ListCallsQuery = Schema.Struct({
 }).pipe(Schema.annotations({ ...strict, identifier: "ListCallsQuery" }))
 export type ListCallsQuery = typeof ListCallsQuery.Type
 
+/**
+ * `GET /v1/calls/{id}/events` query: a page of the call's events, from revision `from_revision`
+ * (inclusive, default 0; the response's `next_revision` for the next page), at most `limit`
+ * (1..1000, default 100).
+ */
+export const CallEventsQuery = Schema.Struct({
+  from_revision: optional(IntFromString.pipe(Schema.nonNegative())),
+  limit: optional(IntFromString.pipe(Schema.between(1, 1000)))
+}).pipe(Schema.annotations({ ...strict, identifier: "CallEventsQuery" }))
+
 /** `GET /v1/calls/stats` query (seed 002). */
 export const CallStatsQuery = Schema.Struct({
   campaign_id: optional(Schema.String),

@@ -172,7 +172,10 @@ export const CallEventsResponse = Schema.Struct({
       correlation_id: Schema.String,
       causation_id: N(Schema.String)
     })
-  }))
+  })),
+  /** `from_revision` of the next page; null on the last page. */
+  next_revision: N(Schema.Int),
+  has_more: Schema.Boolean
 }).pipe(Schema.annotations({ identifier: "CallEvents" }))
 
 /** `POST /v1/calls/search` (seed 003): the calls found, in the order asked, and the ids not found. */

@@ -20,7 +20,7 @@ import { ApiKeyAuth } from "./apiKeyAuth.js"
 import { RequiredScope } from "./apiScopes.js"
 import { documentEndpointAccess, endpointAccess } from "./endpointAccess.js"
 import { RateLimitClass } from "./rateLimits.js"
-import { CallEventReport, CallStatsQuery, CreateCallBody, CreateEndpointBody, ListCallsQuery } from "./callRequests.js"
+import { CallEventReport, CallEventsQuery, CallStatsQuery, CreateCallBody, CreateEndpointBody, ListCallsQuery } from "./callRequests.js"
 import {
   AgentAvailabilityQuery, CreateBatchBody, EndCallBody, MergeMetadataBody, RecordingQuery, SearchCallsBody, TransferCallBody
 } from "./callRequests.js"
@@ -97,10 +97,12 @@ export const CallsGroup = HttpApiGroup.make("calls")
   // Issue 5 items 1-6: history, batch fetch, batches, live control. Docstrings in the handlers' modules.
   .add(
     HttpApiEndpoint.get("getCallEvents")`/v1/calls/${callId}/events`
+      .setUrlParams(CallEventsQuery)
       .addSuccess(CallEventsResponse)
+      .addError(InvalidRequest)
       .addError(CallNotFoundError)
       .annotate(RequiredScope, "voice:calls:read")
-      .annotate(OpenApi.Description, "The call's event history from the log (type, revision, occurred and recorded times, data), for audit.")
+      .annotate(OpenApi.Description, "The call's event history from the log (type, revision, occurred and recorded times, data), for audit; a page of up to `limit` events (default 100) from `from_revision`, the next page from `next_revision`.")
   )
   .add(
     HttpApiEndpoint.post("searchCalls", "/v1/calls/search")

@@ -24,6 +24,9 @@ import { callNotFound, ruleToHttpError } from "./ruleErrors.js"
 import { nowIso } from "./currentInstant.js"
 
 
+/** `GET /v1/calls/{id}/events` without `limit`: a call's whole history in most cases (~10 to 60 events). */
+const defaultEventsPerPage = 100
+
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/
 
 /** A range bound as an instant: a date alone means the start (`from`) or the end (`to`) of that UTC day. */
@@ -125,13 +128,19 @@ export const CallsHandlers = HttpApiBuilder.group(CallLedgerApi, "calls", (handl
           { contentType: "application/json" }
         )
       }))
-    .handle("getCallEvents", ({ path }) =>
+    .handle("getCallEvents", ({ path, urlParams }) =>
       Effect.gen(function*() {
         const ledger = yield* CallLedger
-        const events = yield* ledger.callHistory(path.id)
-        if (events === null) return yield* Effect.fail(callNotFound(path.id))
+        const limit = urlParams.limit ?? defaultEventsPerPage
+        // One event more than the page tells whether another page follows.
+        const read = yield* ledger.callHistory(path.id, { fromRevision: BigInt(urlParams.from_revision ?? 0), maxCount: limit + 1 })
+        if (read === null) return yield* Effect.fail(callNotFound(path.id))
+        const hasMore = read.length > limit
+        const events = hasMore ? read.slice(0, limit) : read
         return {
           call_id: path.id,
+          next_revision: hasMore ? Number(events[events.length - 1]!.revision) + 1 : null,
+          has_more: hasMore,
           events: events.map((e) => ({
             event_id: e.eventId,
             type: e.type,

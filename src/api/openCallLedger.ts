@@ -10,7 +10,7 @@ import type { CallCommand } from "../domain/callCommands.js"
 import type { CallStats } from "../projections/callStats.js"
 import type { CallView } from "../projections/callViewSchema.js"
 import type { CommandContext, CommandResult } from "../store/callCommandHandler.js"
-import type { RecordedEvent } from "../store/eventStore.js"
+import type { ReadStreamOptions, RecordedEvent } from "../store/eventStore.js"
 import { CallLedger } from "./callLedger.js"
 import type { CallListFilter, CallListPage } from "./callLedger.js"
 import { callLedgerLayer } from "./callLedgerLayer.js"
@@ -24,7 +24,8 @@ export interface CallLedgerClient {
   readonly execute: (command: CallCommand, context?: CommandContext) => Promise<CommandResult>
   readonly getCall: (callId: string) => Promise<CallView | null>
   readonly listCalls: (filter?: CallListFilter) => Promise<CallListPage>
-  readonly callHistory: (callId: string) => Promise<ReadonlyArray<RecordedEvent> | null>
+  /** `CallLedgerService.callHistory`: all the call's events, or the page asked for; null for an unknown call. */
+  readonly callHistory: (callId: string, page?: ReadStreamOptions) => Promise<ReadonlyArray<RecordedEvent> | null>
   /** Seed 001 transcript shape, `{status: "processing"}` before the final segments, null for an unknown call. */
   readonly getTranscript: (callId: string) => Promise<unknown | null>
   /** Seed 002 stats (`CallStats`); `from`/`to` ISO-8601 instants, inclusive. */
@@ -47,7 +48,7 @@ export const openCallLedger = async (settings: CallLedgerSettings = {}): Promise
     execute: (command, context) => run(ledger.execute(command, context)),
     getCall: (callId) => run(ledger.getCall(callId)),
     listCalls: (filter = {}) => run(ledger.listCalls(filter)),
-    callHistory: (callId) => run(ledger.callHistory(callId)),
+    callHistory: (callId, page) => run(ledger.callHistory(callId, page)),
     getTranscript: (callId) => run(ledger.getTranscript(callId)),
     stats: (filter = {}) => run(ledger.stats(filter)),
     liveCalls: () => run(ledger.liveCalls()),

@@ -37,6 +37,46 @@ describe("GET /v1/calls/{id}/events", () => {
     expect(disposition.data.disposition).toBe("interested")
   })
 
+  it("pages a long history by revision: limit events from from_revision, next_revision to go on, an empty page past the end", async () => {
+    const call = await placeCall(api, { phone: "+919876543213", name: "Long Call" })
+    await twilioLifecycle(api, call.id, "connected", 600)
+    for (let i = 0; i < 7; i++) {
+      await reportOk(api, call.id, { type: "metadata", key_details: { turn: i }, command_id: `${call.id}-turn-${i}` })
+    }
+    const whole = expectStatus(await api.get(`/v1/calls/${call.id}/events`), 200, "events")
+    expect(whole.has_more).toBe(false)
+    expect(whole.next_revision).toBeNull()
+    const total = whole.events.length as number
+    expect(total).toBeGreaterThan(10)
+
+    const seen: Array<number> = []
+    let from: number | null = 0
+    let pages = 0
+    while (from !== null) {
+      const page = expectStatus(await api.get(`/v1/calls/${call.id}/events?from_revision=${from}&limit=4`), 200, "page")
+      expect(page.events.length).toBe(Math.min(4, total - from))
+      seen.push(...page.events.map((e: { revision: number }) => e.revision))
+      expect(page.has_more).toBe(page.next_revision !== null)
+      from = page.next_revision
+      pages++
+    }
+    expect(seen).toEqual(whole.events.map((e: { revision: number }) => e.revision))
+    expect(pages).toBe(Math.ceil(total / 4))
+
+    const past = expectStatus(await api.get(`/v1/calls/${call.id}/events?from_revision=${total + 5}`), 200, "past the end")
+    expect(past).toEqual({ call_id: call.id, events: [], next_revision: null, has_more: false })
+    expectError(await api.get(`/v1/calls/cal_doesNotExist/events?from_revision=3`), 404, "CallNotFound")
+  })
+
+  it("a bad page is a 400 naming the parameter", async () => {
+    const call = await placeCall(api, { phone: "+919876543214", name: "Bad Page" })
+    for (const [query, field] of [["limit=0", "limit"], ["limit=1001", "limit"], ["from_revision=-1", "from_revision"], ["from_revision=x", "from_revision"], ["page=2", "page"]]) {
+      const response = await api.get(`/v1/calls/${call.id}/events?${query}`)
+      expect(response.status, `${query}: ${response.text}`).toBe(400)
+      expect(response.text, query).toContain(field)
+    }
+  })
+
   it("404 for an unknown call", async () => {
     const response = await api.get("/v1/calls/cal_doesNotExist/events")
     expectError(response, 404, "CallNotFound")
