@@ -214,6 +214,7 @@ const buildCallLedgerLayer = (config: LedgerConfig, options: CallLedgerOptions, 
     maxConcurrency: config.webhooks.concurrency,
     concurrencyPerEndpoint: config.webhooks.endpointConcurrency,
     requestFiltering: { allowLoopback: config.webhooks.allowLoopback, allowPrivateNetworks: config.webhooks.allowPrivateNetworks },
+    retentionMillis: config.webhooks.retentionMillis,
     // On EventStoreDB several instances share the log, so they share deliveries by claims in it;
     // the embedded file has one process, which owns every delivery.
     ...(config.store === "sqlite" ? {} : {

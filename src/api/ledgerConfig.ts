@@ -8,6 +8,7 @@ import type { RateLimits } from "./rateLimits.js"
 import { defaultAgentQueues } from "./agentQueues.js"
 import type { AgentQueueSettings } from "./agentQueues.js"
 import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
+import { defaultWebhookRetentionMillis } from "../webhooks/webhookRetention.js"
 import { defaultIdempotencyKeyTtlMillis } from "./idempotencyKeys.js"
 
 export interface LedgerConfig {
@@ -80,6 +81,12 @@ export interface WebhookSettings {
   /** `LEDGER_WEBHOOK_ALLOW_PRIVATE`: deliver to private and link-local networks (default false: SSRF filtering). */
   readonly allowPrivateNetworks: boolean
   /**
+   * `LEDGER_WEBHOOK_RETENTION_MS`: how long a finished delivery (delivered, failed, canceled) and
+   * its attempts are kept after it ended, ms; pending ones are kept until they finish. Default
+   * 2 592 000 000 (30 days).
+   */
+  readonly retentionMillis: number
+  /**
    * `LEDGER_WEBHOOK_LEASE_MS`: on EventStoreDB, how long an instance's claim on a delivery holds
    * before another instance may take it over. Default: the attempt timeout + 20 s.
    */
@@ -121,6 +128,7 @@ export const makeLedgerConfig = (
       endpointConcurrency: given.webhooks?.endpointConcurrency ?? defaultConcurrencyPerEndpoint,
       allowLoopback: given.webhooks?.allowLoopback ?? true,
       allowPrivateNetworks: given.webhooks?.allowPrivateNetworks ?? false,
+      retentionMillis: given.webhooks?.retentionMillis ?? defaultWebhookRetentionMillis,
       claimLeaseMillis: given.webhooks?.claimLeaseMillis
     },
     dialer: {

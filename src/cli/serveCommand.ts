@@ -7,6 +7,7 @@ import { parseRateLimits } from "../api/rateLimits.js"
 import { parseAgentQueues } from "../api/agentQueues.js"
 import { defaultIdempotencyKeyTtlMillis } from "../api/idempotencyKeys.js"
 import { defaultConcurrencyPerEndpoint, defaultMaxConcurrency } from "../webhooks/deliveryConcurrency.js"
+import { defaultWebhookRetentionMillis } from "../webhooks/webhookRetention.js"
 import { dbOption, storeOption } from "./storeOptions.js"
 
 const store = storeOption
@@ -41,6 +42,12 @@ const retrySchedule = Options.text("webhook-retry-schedule").pipe(
   Options.optional
 )
 const webhookTimeout = integerSetting("webhook-timeout-ms", "LEDGER_WEBHOOK_TIMEOUT_MS", "How long a webhook attempt may take, ms (default 10000)", 10_000)
+const webhookRetention = integerSetting(
+  "webhook-retention-ms",
+  "LEDGER_WEBHOOK_RETENTION_MS",
+  "How long a finished webhook delivery and its attempts are kept after it ended, ms (default 2592000000: 30 days)",
+  defaultWebhookRetentionMillis
+)
 const webhookLease = Options.integer("webhook-lease-ms").pipe(
   Options.withDescription("On EventStoreDB: how long an instance's claim on a webhook delivery holds before another instance may take it over (default: the timeout + 20 s)"),
   Options.withFallbackConfig(Config.integer("LEDGER_WEBHOOK_LEASE_MS")),
@@ -88,7 +95,7 @@ const idempotencyKeyTtlMs = integerSetting(
 
 export const serveCommand = Command.make(
   "serve",
-  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookConcurrency, webhookEndpointConcurrency, webhookLease, allowLoopback, allowPrivate, requireApiKey, rateLimits,
+  { store, db, port, host, publicUrl, twilioAuthToken, signingKey, retrySchedule, webhookTimeout, webhookConcurrency, webhookEndpointConcurrency, webhookLease, webhookRetention, allowLoopback, allowPrivate, requireApiKey, rateLimits,
     dialer, dialCallsPerInterval, dialIntervalMs, simulatedStepMs, agentQueues, idempotencyKeyTtlMs },
   (o) =>
     Effect.gen(function*() {
@@ -103,7 +110,9 @@ export const serveCommand = Command.make(
       if (o.dialCallsPerInterval < 1 || o.dialIntervalMs < 1 || o.simulatedStepMs < 0) {
         return yield* Effect.fail(new Error("--dial-calls-per-interval and --dial-interval-ms must be at least 1, --simulated-step-ms at least 0"))
       }
-      if (o.idempotencyKeyTtlMs < 1) return yield* Effect.fail(new Error("--idempotency-key-ttl-ms must be at least 1"))
+      if (o.idempotencyKeyTtlMs < 1 || o.webhookRetention < 1) {
+        return yield* Effect.fail(new Error("--idempotency-key-ttl-ms and --webhook-retention-ms must be at least 1"))
+      }
       const config = makeLedgerConfig({
         store: o.store,
         databasePath: o.db,
@@ -129,7 +138,8 @@ export const serveCommand = Command.make(
           endpointConcurrency: o.webhookEndpointConcurrency,
           ...(Option.isSome(o.webhookLease) ? { claimLeaseMillis: o.webhookLease.value } : {}),
           allowLoopback: !o.allowLoopback,
-          allowPrivateNetworks: o.allowPrivate
+          allowPrivateNetworks: o.allowPrivate,
+          retentionMillis: o.webhookRetention
         }
       })
       if (config.twilioAuthToken === developmentTwilioAuthToken) {

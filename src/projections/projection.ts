@@ -6,7 +6,7 @@
  * from zero gives the same rows.
  */
 import type { CallEvent } from "../domain/callEvents.js"
-import type { RecordedEvent } from "../store/eventStore.js"
+import type { Position, RecordedEvent } from "../store/eventStore.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 
 export interface ProjectionHandler {
@@ -18,8 +18,11 @@ export interface ProjectionHandler {
   readonly streamPrefixes?: ReadonlyArray<string> | undefined
   /** Applies one event; runs inside the runner's transaction. */
   readonly apply: (event: RecordedEvent) => void
-  /** Deletes every row of the read model, for a rebuild from zero. */
-  readonly reset: () => void
+  /**
+   * Deletes every row of the read model, for a rebuild from zero. `checkpoint` is the position the
+   * projection had applied up to before it (null when it never applied an event).
+   */
+  readonly reset: (checkpoint: Position | null) => void
   /**
    * Writes what `apply` kept in memory during the batch (write-behind); the runner calls it once
    * per batch, inside the batch's transaction, after every event and before the checkpoints.

@@ -717,8 +717,9 @@ export const makeProjectionRunner = (
         yield* Effect.suspend(() => {
           if (failure !== null) return Effect.fail(failure)
           db.transaction(() => {
+            const stored = loadCheckpoints()
             for (const handler of selected) {
-              handler.reset()
+              handler.reset(stored.get(handler.name) ?? null)
               handler.beginRebuild?.()
               deleteCheckpoint.run(handler.name)
             }

@@ -32,6 +32,7 @@ import { makeWebhookAgents } from "./requestFiltering.js"
 import type { RequestFilteringOptions } from "./requestFiltering.js"
 import { defaultRetryJitter, defaultRetryScheduleMillis, nextRetryDelay } from "./retrySchedule.js"
 import { makeSharedDeliveryClaims } from "./webhookDeliveryClaims.js"
+import { defaultWebhookRetentionMillis, pruneFinishedDeliveriesPeriodically } from "./webhookRetention.js"
 import type { SharedDeliveryClaimsOptions } from "./webhookDeliveryClaims.js"
 import { disableEndpointRows, recordWebhookEndpointDisabled } from "./webhookEndpoints.js"
 import type { WebhookDeliveryStatus as DeliveryStatus } from "./webhookDeliveries.js"
@@ -718,6 +719,8 @@ export interface WebhookDispatcherLayerOptions
    * (one process on the embedded store).
    */
   readonly sharedClaims?: Omit<SharedDeliveryClaimsOptions, "now"> | undefined
+  /** How long a finished delivery is kept after it ended, ms (default 30 days; `webhookRetention.ts`). */
+  readonly retentionMillis?: number | undefined
 }
 
 /**
@@ -736,7 +739,7 @@ export const webhookDispatcherLayer = (
       const store = yield* EventStore
       const clock = yield* Effect.clock
       const now = () => clock.unsafeCurrentTimeMillis()
-      const { sharedClaims, ...dispatcherOptions } = options
+      const { retentionMillis, sharedClaims, ...dispatcherOptions } = options
       const claims = sharedClaims === undefined ? null : makeSharedDeliveryClaims(store, { ...sharedClaims, now })
       const endpointGone = (endpointId: string) =>
         Effect.runPromise(
@@ -756,6 +759,7 @@ export const webhookDispatcherLayer = (
       // Finalizers run last-added first: the loop is interrupted, then attempts in flight are awaited.
       yield* Effect.addFinalizer(() => Effect.promise(engine.stop))
       yield* Effect.forkScoped(dispatchLoop(engine))
+      yield* Effect.forkScoped(pruneFinishedDeliveriesPeriodically(db, retentionMillis ?? defaultWebhookRetentionMillis))
       engine.wake()
       return { wake: engine.wake, inFlight: engine.inFlight, reopen: (deliveryId) => Effect.promise(() => engine.reopen(deliveryId)) }
     })

@@ -8,11 +8,15 @@
  * at or before the event's `recordedAt`), so a rebuild or an endpoint added later never triggers
  * old calls. The row id is `msg_` + UUID v5 of (event id, endpoint id) and rows are inserted with
  * INSERT OR IGNORE, so replays are idempotent; `reset()` keeps every row, since a read-model rebuild
- * must neither resend nor lose a webhook. No clock reads: every instant comes from the event.
+ * must neither resend nor lose a webhook. It also keeps the position the outbox had applied up to
+ * (its high-water mark): a replay writes no delivery for an event at or before it, as the first
+ * pass wrote them all, so a delivery deleted after its retention (`webhookRetention.ts`) is not
+ * written and sent again. No clock reads: every instant comes from the event.
  */
 import { v5 as uuidv5 } from "uuid"
 import type { Projection } from "../projections/projection.js"
-import type { RecordedEvent } from "../store/eventStore.js"
+import type { Position, RecordedEvent } from "../store/eventStore.js"
+import { comparePositions, positionFromString, positionToString } from "../store/position.js"
 import type { SqliteDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { webhookSourceEventTypes, webhookTypeOf } from "./webhookEventTypes.js"
 import type { WebhookEventType } from "./webhookEventTypes.js"
@@ -95,7 +99,21 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
     }
     return subscribersByType.get(type) ?? []
   }
+  const storedHighWater = db.prepare<[], { position: string }>("SELECT position FROM webhook_outbox_high_water WHERE id = 0")
+  const saveHighWater = db.prepare(
+    "INSERT INTO webhook_outbox_high_water (id, position) VALUES (0, ?) ON CONFLICT (id) DO UPDATE SET position = excluded.position"
+  )
+  const readHighWater = (): Position | null => {
+    const row = storedHighWater.get()
+    return row === undefined ? null : positionFromString(row.position)
+  }
+  /** Events at or before it were applied before the last reset; null once the replay passed it. */
+  let highWater = readHighWater()
   const apply = (event: RecordedEvent): void => {
+    if (highWater !== null) {
+      if (comparePositions(event.position, highWater) <= 0) return
+      highWater = null
+    }
     const type = webhookTypeOf(event)
     if (type === null) return
     const recordedAtMillis = Date.parse(event.metadata.recordedAt)
@@ -115,10 +133,18 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
     name: webhookOutboxName,
     eventTypes: webhookSourceEventTypes,
     apply,
-    reset: () => {},
-    // A rolled-back batch may have kept endpoints it wrote itself; their generation can recur with other rows.
+    reset: (checkpoint) => {
+      const stored = readHighWater()
+      const furthest = stored === null || (checkpoint !== null && comparePositions(checkpoint, stored) > 0) ? checkpoint : stored
+      if (furthest === null) return
+      saveHighWater.run(positionToString(furthest))
+      highWater = furthest
+    },
+    // A rolled-back batch may have kept endpoints it wrote itself; their generation can recur with
+    // other rows. The high-water mark is read again: a rolled-back reset did not move it.
     discard: () => {
       subscribersGeneration = null
+      highWater = readHighWater()
     }
   }
 }

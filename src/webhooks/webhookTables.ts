@@ -6,7 +6,10 @@
  *   `status`: pending | delivered | failed | canceled (endpoint disabled).
  *   `attempt_count` counts every attempt; `schedule_step` the attempts since the last (re)start of
  *   the retry schedule, which a manual redelivery resets.
- * - `webhook_attempts`: one row per HTTP attempt with its outcome.
+ * - `webhook_attempts`: one row per HTTP attempt with its outcome. Finished deliveries and their
+ *   attempts are deleted once past their retention (`webhookRetention.ts`).
+ * - `webhook_outbox_high_water`: the furthest log position the outbox had applied when it was last
+ *   reset; a replay writes no delivery for an event at or before it (`webhookOutbox.ts`).
  * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints` (inserts,
  *   updates, deletes), kept by triggers, so every process on the file sees a change made by any of them.
  */
@@ -46,6 +49,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (status, endpoint_id, next_attempt_at);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_call ON webhook_deliveries (call_id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries (created_at);
 CREATE TABLE IF NOT EXISTS webhook_attempts (
   delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id),
   attempt INTEGER NOT NULL,
@@ -55,6 +59,10 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
   error TEXT,
   response_snippet TEXT,
   PRIMARY KEY (delivery_id, attempt)
+);
+CREATE TABLE IF NOT EXISTS webhook_outbox_high_water (
+  id INTEGER PRIMARY KEY CHECK (id = 0),
+  position TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS webhook_endpoints_generation (
   id INTEGER PRIMARY KEY CHECK (id = 0),

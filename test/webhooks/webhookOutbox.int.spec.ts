@@ -126,10 +126,34 @@ describe("webhook outbox projection", () => {
     expect(before).toHaveLength(1)
     expect(announced).toBe(1)
 
-    outbox.reset()
+    outbox.reset(null)
     project(events, makeMiniCallViews(), () => announced++)
     expect(deliveries()).toEqual(before)
     expect(announced).toBe(1)
+  })
+
+  it("after a reset, writes no delivery for an event it applied before, even one deleted since; later events as ever", async () => {
+    const hooks = await endpoint({ url: "https://a.example.com/hooks" })
+    await runCommands(store, completedCallCommands("cal_first"))
+    const first = await readAllEvents(store)
+    const outbox = project(first)
+    expect(deliveries()).toHaveLength(1)
+    // Past its retention (webhookRetention.ts): deleted.
+    db.prepare("DELETE FROM webhook_deliveries").run()
+
+    db.transaction(() => outbox.reset(first[first.length - 1]!.position))()
+    await runCommands(store, completedCallCommands("cal_second"))
+    const all = await readAllEvents(store)
+    feed(outbox, makeMiniCallViews(), all)
+    const second = all.slice(first.length).find((e) => e.type === "CallEnded")!
+    expect(deliveries().map((d) => d.id)).toEqual([deliveryIdFor(second.eventId, hooks.id)])
+
+    // A reset with an earlier checkpoint (a rebuild cut short, then another) keeps the furthest mark,
+    // and so does a new outbox on the file (the next process).
+    db.prepare("DELETE FROM webhook_deliveries").run()
+    db.transaction(() => outbox.reset(first[0]!.position))()
+    feed(webhookOutboxProjection({ loadCallView: makeMiniCallViews().loadCallView })(db), makeMiniCallViews(), all)
+    expect(deliveries().map((d) => d.id)).toEqual([deliveryIdFor(second.eventId, hooks.id)])
   })
 
   it("sees endpoints added, disabled or added by another connection while it runs (one outbox across them)", async () => {
