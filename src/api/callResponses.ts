@@ -175,6 +175,7 @@ export const CallEventsResponse = Schema.Struct({
   })),
   /** `from_revision` of the next page; null on the last page. */
   next_revision: N(Schema.Int),
+  /** Whether events follow this page (then `next_revision` is set). */
   has_more: Schema.Boolean
 }).pipe(Schema.annotations({ identifier: "CallEvents" }))
 

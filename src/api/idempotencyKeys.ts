@@ -16,8 +16,9 @@
  * background fiber deletes the forgotten rows, so the table holds about a day of keys instead of
  * every key ever sent.
  */
-import { Clock, Context, Duration, Effect, Exit, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Layer } from "effect"
 import { createHash } from "node:crypto"
+import { pruneInChunksPeriodically } from "../store/sqlite/periodicPruning.js"
 import { LedgerDatabase } from "../store/sqlite/sqliteDatabase.js"
 import { IdempotencyKeyReused, IdempotentRequestInProgress } from "./apiErrors.js"
 import { nowIso } from "./currentInstant.js"
@@ -38,8 +39,8 @@ CREATE INDEX IF NOT EXISTS idempotency_keys_by_created ON idempotency_keys (crea
 /** How long a key is answered again by default: 24 hours, in ms. */
 export const defaultIdempotencyKeyTtlMillis = 86_400_000
 
-/** Rows the pruning deletes per statement, so it never holds the write lock long. */
-const pruneChunk = 1_000
+/** Expired keys deleted per statement, so the pruning never holds the write lock long. */
+const keysPerPruneChunk = 1_000
 
 /** How long a retry waits for the first request with its key to finish before answering 409. */
 const inFlightWaitMillis = 10_000
@@ -71,7 +72,7 @@ export const requestFingerprint = (request: IdempotentRequest): string =>
 export interface IdempotencyKeysService {
   /**
    * Runs `effect` once per key: without a key, just runs it. With one, answers the stored response
-   * of an earlier success of the same request, fails with `IdempotencyKeyReused` for a different
+   * of an earlier success of the same request within the key's time to live, fails with `IdempotencyKeyReused` for a different
    * request, waits for a concurrent one, or runs `effect` and stores what it returns (JSON).
    */
   readonly once: <A, E, R>(
@@ -94,7 +95,8 @@ interface KeyRow {
 /**
  * The service over the table `idempotency_keys` (created if missing), keeping each key for
  * `ttlMillis` (default 24 hours; at least 1 ms) after its request was first received. Deletes
- * the expired keys every `min(ttl, 10 minutes)` while the layer's scope is open.
+ * the expired keys every `min(ttl, 10 minutes)` (at least every second) while the layer's scope
+ * is open.
  */
 export const idempotencyKeysLayer = (ttlMillis: number = defaultIdempotencyKeyTtlMillis): Layer.Layer<IdempotencyKeys, never, LedgerDatabase> =>
   Layer.scoped(
@@ -106,22 +108,19 @@ export const idempotencyKeysLayer = (ttlMillis: number = defaultIdempotencyKeyTt
       db.exec("DELETE FROM idempotency_keys WHERE response IS NULL")
       const find = db.prepare<[string], KeyRow>("SELECT fingerprint, method, path, response, created_at FROM idempotency_keys WHERE key = ?")
       const forget = db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND created_at < ? AND response IS NOT NULL")
-      const prune = db.prepare(
+      const deleteExpired = db.prepare(
         `DELETE FROM idempotency_keys WHERE rowid IN (
-           SELECT rowid FROM idempotency_keys WHERE created_at < ? AND response IS NOT NULL ORDER BY created_at LIMIT ${pruneChunk})`
+           SELECT rowid FROM idempotency_keys WHERE created_at < ? AND response IS NOT NULL ORDER BY created_at LIMIT ${keysPerPruneChunk})`
       )
       /** Instants before this one are expired: now minus the time to live, ISO-8601 like `created_at`. */
       const expiredBefore = Effect.map(Clock.currentTimeMillis, (now) => new Date(now - ttl).toISOString())
-      const pruneExpired: Effect.Effect<void> = Effect.flatMap(expiredBefore, (cutoff) => {
-        const deleteChunks = (): Effect.Effect<void> =>
-          Effect.suspend(() => (prune.run(cutoff).changes < pruneChunk ? Effect.void : Effect.zipRight(Effect.yieldNow(), deleteChunks())))
-        return deleteChunks()
-      })
-      yield* pruneExpired.pipe(
-        Effect.catchAllDefect((defect) => Effect.logWarning("idempotency keys: pruning expired keys failed", defect)),
-        Effect.repeat(Schedule.spaced(Duration.millis(Math.min(ttl, 600_000)))),
-        Effect.forkScoped
-      )
+      yield* Effect.forkScoped(pruneInChunksPeriodically({
+        label: "idempotency keys",
+        retentionMillis: ttl,
+        longestPeriodMillis: 600_000,
+        deleteChunk: (cutoff) => deleteExpired.run(new Date(cutoff).toISOString()).changes,
+        chunkSize: keysPerPruneChunk
+      }))
       const reserve = db.prepare(
         "INSERT OR IGNORE INTO idempotency_keys (key, fingerprint, method, path, response, created_at) VALUES (?, ?, ?, ?, NULL, ?)"
       )
@@ -138,11 +137,13 @@ export const idempotencyKeysLayer = (ttlMillis: number = defaultIdempotencyKeyTt
           })
         const attempt: Effect.Effect<{ readonly done: true; readonly value: A } | { readonly done: false }, E | IdempotencyKeyReused, R> =
           Effect.gen(function*() {
+            const cutoff = yield* expiredBefore
             let row = find.get(key)
-            if (row !== undefined && row.response !== null) {
+            if (row !== undefined && row.response !== null && row.created_at < cutoff) {
               // Expired but not pruned yet: forgotten here, so expiry does not wait for the pruning.
-              const cutoff = yield* expiredBefore
-              if (row.created_at < cutoff && forget.run(key, cutoff).changes > 0) row = undefined
+              // Read again: what is there now (nothing, or a request that took the key since) counts.
+              forget.run(key, cutoff)
+              row = find.get(key)
             }
             if (row !== undefined) {
               if (row.fingerprint !== fingerprint) return yield* Effect.fail(reused(row))

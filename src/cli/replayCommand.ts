@@ -1,7 +1,8 @@
 /**
  * `call-ledger replay`: rebuilds read models from zero by replaying the log (all of them, or those
- * named with `--projection`). Run it with the service stopped. The webhook outbox is never reset,
- * so a replay neither resends nor loses a webhook.
+ * named with `--projection`). Run it with the service stopped. The webhook outbox keeps its
+ * deliveries and writes none for an event it applied before (its high-water mark), so a replay
+ * neither resends nor loses a webhook, nor brings back one deleted after its retention.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect } from "effect"

@@ -3,7 +3,8 @@
  * to every projection whose checkpoint is behind it, inside one transaction per batch that also
  * writes the checkpoints, so a crash never applies an event twice or skips one.
  * `apply` must depend on the event and the projection's own tables only (no clock), so a rebuild
- * from zero gives the same rows.
+ * from zero gives the same rows (a projection whose rows are also history, as the webhook outbox's
+ * deliveries, keeps them through a reset instead).
  */
 import type { CallEvent } from "../domain/callEvents.js"
 import type { Position, RecordedEvent } from "../store/eventStore.js"
@@ -19,8 +20,9 @@ export interface ProjectionHandler {
   /** Applies one event; runs inside the runner's transaction. */
   readonly apply: (event: RecordedEvent) => void
   /**
-   * Deletes every row of the read model, for a rebuild from zero. `checkpoint` is the position the
-   * projection had applied up to before it (null when it never applied an event).
+   * Deletes every row of the read model, for a rebuild from zero (the webhook outbox keeps its
+   * deliveries, and the position below). `checkpoint` is the position the projection had applied
+   * up to before it (null when it never applied an event); runs in the rebuild's first transaction.
    */
   readonly reset: (checkpoint: Position | null) => void
   /**

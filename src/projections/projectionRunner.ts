@@ -20,6 +20,7 @@ import { callStreamPrefix } from "../domain/callEvents.js"
 import { EventStore } from "../store/eventStore.js"
 import type { EventFilter, EventStoreService, Position, RecordedEvent } from "../store/eventStore.js"
 import { matchesFilter } from "../store/eventFilter.js"
+import { nextEventLoopTurn } from "../store/eventLoop.js"
 import { comparePositions, positionFromString, positionToString } from "../store/position.js"
 import { LedgerDatabase, withMemoryMap } from "../store/sqlite/sqliteDatabase.js"
 import { observeAppendTransactions } from "../store/sqlite/sqliteEventStore.js"
@@ -156,12 +157,6 @@ const firstAfter = (events: ReadonlyArray<RecordedEvent>, checkpoint: Position |
   while (i < events.length && comparePositions(events[i]!.position, checkpoint) <= 0) i++
   return i
 }
-
-/** Resumes after the event loop's pending I/O and timers had their turn (`setImmediate`). */
-const nextEventLoopTurn: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const immediate = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(immediate))
-})
 
 /** The lowest checkpoint of `names`; null when any of them has none (start from the beginning). */
 const lowest = (checkpoints: Checkpoints, names: ReadonlyArray<string>): Position | null => {

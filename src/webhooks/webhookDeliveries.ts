@@ -157,7 +157,8 @@ export const getWebhookDelivery = Effect.fn("Webhooks.getDelivery")(function*(id
  * Manual redelivery: puts the delivery back to `pending`, due now, with the retry schedule
  * started afresh and the same `webhook-id`; when a `WebhookDispatcher` runs, reopens the delivery
  * for the other instances (shared claims) and wakes it.
- * Fails with `WebhookDeliveryNotFound`, or `WebhookEndpointDisabled` when its endpoint is disabled.
+ * Fails with `WebhookDeliveryNotFound` (also once deleted after its retention), or
+ * `WebhookEndpointDisabled` when its endpoint is disabled.
  */
 export const retryWebhookDelivery = Effect.fn("Webhooks.retryDelivery")(function*(id: string) {
   const db = yield* database
@@ -170,7 +171,9 @@ export const retryWebhookDelivery = Effect.fn("Webhooks.retryDelivery")(function
   // Reopened for the other instances first, so a claim right after sees it open, not settled.
   if (Option.isSome(dispatcher)) yield* dispatcher.value.reopen(id)
   const now = yield* Clock.currentTimeMillis
-  db.prepare("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, schedule_step = 0 WHERE id = ?").run(now, id)
+  const reopened = db.prepare("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, schedule_step = 0 WHERE id = ?").run(now, id)
+  // Deleted meanwhile, past its retention (`webhookRetention.ts`).
+  if (reopened.changes === 0) return yield* Effect.fail(new WebhookDeliveryNotFound({ id }))
   if (Option.isSome(dispatcher)) dispatcher.value.wake()
   return yield* getWebhookDelivery(id)
 })

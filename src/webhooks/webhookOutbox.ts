@@ -11,7 +11,9 @@
  * must neither resend nor lose a webhook. It also keeps the position the outbox had applied up to
  * (its high-water mark): a replay writes no delivery for an event at or before it, as the first
  * pass wrote them all, so a delivery deleted after its retention (`webhookRetention.ts`) is not
- * written and sent again. No clock reads: every instant comes from the event.
+ * written and sent again. The mark only moves forward: a file paired with a new, shorter log (a
+ * store provisioned again) needs `DELETE FROM webhook_outbox_high_water` before its replay.
+ * No clock reads: every instant comes from the event.
  */
 import { v5 as uuidv5 } from "uuid"
 import type { Projection } from "../projections/projection.js"
@@ -141,7 +143,7 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
       highWater = furthest
     },
     // A rolled-back batch may have kept endpoints it wrote itself; their generation can recur with
-    // other rows. The high-water mark is read again: a rolled-back reset did not move it.
+    // other rows. The high-water mark is read again, as the rolled-back batch may have passed it.
     discard: () => {
       subscribersGeneration = null
       highWater = readHighWater()

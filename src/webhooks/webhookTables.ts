@@ -2,12 +2,12 @@
  * The webhook tables in the ledger's SQLite file. Instants are integers in ms since the epoch.
  * - `webhook_endpoints`: subscriptions; `delete` only disables (deliveries keep their endpoint).
  * - `webhook_deliveries`: the outbox; one row per (event, endpoint), written by the outbox
- *   projection in the projection transaction, so it is durable before its first attempt.
+ *   projection in the projection transaction, so it is durable before its first attempt, and
+ *   deleted once finished and past its retention (`webhookRetention.ts`).
  *   `status`: pending | delivered | failed | canceled (endpoint disabled).
  *   `attempt_count` counts every attempt; `schedule_step` the attempts since the last (re)start of
  *   the retry schedule, which a manual redelivery resets.
- * - `webhook_attempts`: one row per HTTP attempt with its outcome. Finished deliveries and their
- *   attempts are deleted once past their retention (`webhookRetention.ts`).
+ * - `webhook_attempts`: one row per HTTP attempt with its outcome, deleted with its delivery.
  * - `webhook_outbox_high_water`: the furthest log position the outbox had applied when it was last
  *   reset; a replay writes no delivery for an event at or before it (`webhookOutbox.ts`).
  * - `webhook_endpoints_generation`: one row counting the changes to `webhook_endpoints` (inserts,

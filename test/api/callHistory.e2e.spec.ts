@@ -63,8 +63,15 @@ describe("GET /v1/calls/{id}/events", () => {
     expect(seen).toEqual(whole.events.map((e: { revision: number }) => e.revision))
     expect(pages).toBe(Math.ceil(total / 4))
 
-    const past = expectStatus(await api.get(`/v1/calls/${call.id}/events?from_revision=${total + 5}`), 200, "past the end")
-    expect(past).toEqual({ call_id: call.id, events: [], next_revision: null, has_more: false })
+    // A page of exactly what is left ends the history, without an empty page after it.
+    const exact = expectStatus(await api.get(`/v1/calls/${call.id}/events?limit=${total}`), 200, "limit = total")
+    expect([exact.events.length, exact.has_more, exact.next_revision]).toEqual([total, false, null])
+    const last = expectStatus(await api.get(`/v1/calls/${call.id}/events?from_revision=${total - 1}`), 200, "the last event")
+    expect(last.events.map((e: { revision: number }) => e.revision)).toEqual([total - 1])
+    for (const from of [total, total + 5]) {
+      const past = expectStatus(await api.get(`/v1/calls/${call.id}/events?from_revision=${from}`), 200, "past the end")
+      expect(past).toEqual({ call_id: call.id, events: [], next_revision: null, has_more: false })
+    }
     expectError(await api.get(`/v1/calls/cal_doesNotExist/events?from_revision=3`), 404, "CallNotFound")
   })
 

@@ -30,8 +30,8 @@ const onFreshFile = <A, E>(test: Effect.Effect<A, E, IdempotencyKeys | LedgerDat
 const storedKeys = Effect.map(LedgerDatabase, (db) =>
   (db.prepare("SELECT key FROM idempotency_keys ORDER BY key").all() as Array<{ key: string }>).map((r) => r.key))
 
-/** Lets the forked pruning run its chunks (it yields between them) after the clock moved. */
-const settle = Effect.repeatN(Effect.yieldNow(), 50)
+/** Lets the forked pruning run its chunks after the clock moved: it gives the event loop a turn between them. */
+const settle = Effect.repeatN(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))), 20)
 
 describe("idempotency keys: time to live", () => {
   it.scoped("answers a key again until its time to live is over, then runs its request as new", () =>

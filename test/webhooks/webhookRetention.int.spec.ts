@@ -41,11 +41,11 @@ const freshFile = () => {
 }
 
 /** A delivery row in `status`, created at `createdAt`, ended at `endedAt` (null: not yet), with `attempts` attempts. */
-const addDelivery = (db: SqliteDatabase, id: string, status: string, createdAt: number, endedAt: number | null, attempts: number) => {
+const addDelivery = (db: SqliteDatabase, id: string, status: string, createdAt: number, endedAt: number | null, attempts: number, endpointId = "ep_1") => {
   db.prepare(`INSERT INTO webhook_deliveries
     (id, endpoint_id, event_id, event_type, call_id, body, status, attempt_count, next_attempt_at, created_at, last_attempt_at, delivered_at)
-    VALUES (?, 'ep_1', ?, 'call.completed', 'cal_1', '{}', ?, ?, ?, ?, ?, ?)`)
-    .run(id, `evt_${id}`, status, attempts, status === "pending" ? createdAt : null, createdAt, endedAt, status === "delivered" ? endedAt : null)
+    VALUES (?, ?, ?, 'call.completed', 'cal_1', '{}', ?, ?, ?, ?, ?, ?)`)
+    .run(id, endpointId, `evt_${id}`, status, attempts, status === "pending" ? createdAt : null, createdAt, endedAt, status === "delivered" ? endedAt : null)
   for (let attempt = 1; attempt <= attempts; attempt++) {
     db.prepare("INSERT INTO webhook_attempts (delivery_id, attempt, started_at, duration_ms, status_code) VALUES (?, ?, ?, 12, 500)")
       .run(id, attempt, createdAt + attempt)
@@ -57,22 +57,28 @@ const attemptsOf = (db: SqliteDatabase) =>
   (db.prepare("SELECT DISTINCT delivery_id FROM webhook_attempts ORDER BY delivery_id").all() as Array<{ delivery_id: string }>).map((r) => r.delivery_id)
 
 describe("webhook delivery retention", () => {
-  it("deletes deliveries that ended before the cutoff with their attempts, in chunks; pending ones, however old, stay", () => {
+  it("deletes deliveries that ended before the cutoff with their attempts, earliest first, in chunks; pending ones, however old, stay", () => {
     const { db } = freshFile()
+    // An endpoint disabled on day 35: its deliveries canceled then ended then, not when created.
+    db.prepare(`INSERT INTO webhook_endpoints (id, url, secret, event_types, created_at, enabled, disabled_at, disabled_reason)
+      VALUES ('ep_2', 'https://b.example.com/hooks', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '["call.completed"]', 0, 0, ?, 'api')`).run(t0 + 35 * day)
     addDelivery(db, "msg_delivered_old", "delivered", t0, t0 + 1_000, 1)
-    addDelivery(db, "msg_failed_old", "failed", t0, t0 + 2 * day, 8)
-    addDelivery(db, "msg_canceled_old", "canceled", t0, null, 0)
+    addDelivery(db, "msg_failed_old", "failed", t0 + 1, t0 + 2 * day, 8)
+    addDelivery(db, "msg_canceled_old", "canceled", t0 + 2, null, 0)
+    addDelivery(db, "msg_canceled_late", "canceled", t0 + 3, t0 + 4, 1, "ep_2")
     addDelivery(db, "msg_pending_old", "pending", t0, null, 3)
     addDelivery(db, "msg_failed_late", "failed", t0, t0 + 40 * day, 8)
     addDelivery(db, "msg_delivered_new", "delivered", t0 + 35 * day, t0 + 35 * day, 1)
 
     const cutoff = t0 + 30 * day
     expect(pruneFinishedDeliveries(db, cutoff, 2)).toBe(2)
+    expect(deliveryIds(db)).toContain("msg_canceled_old")
+    expect(deliveryIds(db)).not.toContain("msg_failed_old")
     expect(pruneFinishedDeliveries(db, cutoff, 2)).toBe(1)
     expect(pruneFinishedDeliveries(db, cutoff, 2)).toBe(0)
-    const kept = ["msg_delivered_new", "msg_failed_late", "msg_pending_old"]
+    const kept = ["msg_canceled_late", "msg_delivered_new", "msg_failed_late", "msg_pending_old"]
     expect(deliveryIds(db)).toEqual(kept)
-    expect(attemptsOf(db)).toEqual(kept)
+    expect(attemptsOf(db)).toEqual(["msg_canceled_late", "msg_delivered_new", "msg_failed_late", "msg_pending_old"])
   })
 
   it.scoped("deletes them in the background once their retention is over, by the clock", () =>
@@ -107,7 +113,7 @@ describe("webhook delivery retention", () => {
     expect(deliveryIds(db)).toEqual([])
     await runCommands(store, completedCallCommands("cal_after"))
     await Effect.runPromise(runner.catchUp)
-    const bodies = db.prepare("SELECT call_id FROM webhook_deliveries").all() as Array<{ call_id: string }>
-    expect(bodies).toEqual([{ call_id: "cal_after" }])
+    const deliveredCalls = db.prepare("SELECT call_id FROM webhook_deliveries").all() as Array<{ call_id: string }>
+    expect(deliveredCalls).toEqual([{ call_id: "cal_after" }])
   })
 })
