@@ -156,6 +156,29 @@ describe("webhook outbox projection", () => {
     expect(deliveries().map((d) => d.id)).toEqual([deliveryIdFor(second.eventId, hooks.id)])
   })
 
+  it("a batch rolled back after it passed the high-water mark leaves the mark where it was (discard)", async () => {
+    const hooks = await endpoint({ url: "https://a.example.com/hooks" })
+    await runCommands(store, completedCallCommands("cal_marked"))
+    const first = await readAllEvents(store)
+    const outbox = project(first)
+    db.prepare("DELETE FROM webhook_deliveries").run()
+    db.transaction(() => outbox.reset(first[first.length - 1]!.position))()
+    await runCommands(store, completedCallCommands("cal_new"))
+    const all = await readAllEvents(store)
+
+    // The runner's batch: everything from the start, rolled back after the outbox passed the mark.
+    expect(() => db.transaction(() => {
+      feed(outbox, makeMiniCallViews(), all)
+      throw new Error("a later projection failed")
+    })()).toThrow("a later projection failed")
+    outbox.discard?.()
+    expect(deliveries()).toEqual([])
+
+    feed(outbox, makeMiniCallViews(), all)
+    const ended = all.slice(first.length).find((e) => e.type === "CallEnded")!
+    expect(deliveries().map((d) => d.id)).toEqual([deliveryIdFor(ended.eventId, hooks.id)])
+  })
+
   it("sees endpoints added, disabled or added by another connection while it runs (one outbox across them)", async () => {
     const views = makeMiniCallViews()
     const outbox = webhookOutboxProjection({ loadCallView: views.loadCallView })(db)
