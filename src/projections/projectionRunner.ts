@@ -704,6 +704,20 @@ export const makeProjectionRunner = (
         (remove) => Effect.sync(() => remove?.())
       ))
 
+    /**
+     * A rebuild's first transaction: each of `selected` reset (told its checkpoint) and its
+     * checkpoint dropped; the checkpoints after. Rolled back, each drops what it kept (`discard`).
+     */
+    const resetForRebuild = inTransaction((selected) => {
+      const stored = loadCheckpoints()
+      for (const handler of selected) {
+        handler.reset(stored.get(handler.name) ?? null)
+        handler.beginRebuild?.()
+        deleteCheckpoint.run(handler.name)
+      }
+      return loadCheckpoints()
+    })
+
     const rebuild = (only?: ReadonlyArray<string>): Effect.Effect<RebuildResult, ProjectionFailed | UnknownProjection> =>
       Effect.gen(function*() {
         const unknown = (only ?? []).filter((n) => !names.includes(n))
@@ -711,16 +725,8 @@ export const makeProjectionRunner = (
         const selected = only === undefined ? handlers : handlers.filter((h) => only.includes(h.name))
         yield* Effect.suspend(() => {
           if (failure !== null) return Effect.fail(failure)
-          db.transaction(() => {
-            const stored = loadCheckpoints()
-            for (const handler of selected) {
-              handler.reset(stored.get(handler.name) ?? null)
-              handler.beginRebuild?.()
-              deleteCheckpoint.run(handler.name)
-            }
-          }).immediate()
+          checkpoints = resetForRebuild.immediate(selected)
           for (const handler of selected) rebuilding.add(handler.name)
-          checkpoints = loadCheckpoints()
           return publish
         })
         const events = yield* replayRebuild(selected)

@@ -143,7 +143,8 @@ export const webhookOutboxProjection = (options: WebhookOutboxOptions): Projecti
       highWater = furthest
     },
     // A rolled-back batch may have kept endpoints it wrote itself; their generation can recur with
-    // other rows. The high-water mark is read again, as the rolled-back batch may have passed it.
+    // other rows. The high-water mark is read again: a rolled-back batch may have passed it, a
+    // rolled-back reset moved it.
     discard: () => {
       subscribersGeneration = null
       highWater = readHighWater()
