@@ -69,8 +69,10 @@ const callLedgerService = Layer.effect(
       return store.readStream(streamId, page).pipe(
         Effect.flatMap((events): Effect.Effect<ReadonlyArray<RecordedEvent> | null, StreamDeleted> => {
           if (events.length > 0) return Effect.succeed(events)
-          if ((page?.fromRevision ?? 0n) === 0n && (page?.maxCount ?? 1) > 0) return Effect.succeed(null)
-          // An empty page that need not be: past the call's last event, or there is no such call.
+          // Nothing read from the first event on: no such call. Any other empty page may lie past
+          // the call's last event, which one more read tells.
+          const readFromStart = (page?.fromRevision ?? 0n) === 0n && page?.maxCount !== 0
+          if (readFromStart) return Effect.succeed(null)
           return Effect.map(store.readStream(streamId, { maxCount: 1 }), (first) => (first.length === 0 ? null : events))
         }),
         Effect.catchTag("StreamDeleted", () => Effect.succeed(null))

@@ -72,8 +72,9 @@ export const requestFingerprint = (request: IdempotentRequest): string =>
 export interface IdempotencyKeysService {
   /**
    * Runs `effect` once per key: without a key, just runs it. With one, answers the stored response
-   * of an earlier success of the same request within the key's time to live, fails with `IdempotencyKeyReused` for a different
-   * request, waits for a concurrent one, or runs `effect` and stores what it returns (JSON).
+   * of an earlier success of the same request within the key's time to live, fails with
+   * `IdempotencyKeyReused` for a different request, waits for a concurrent one, or runs `effect`
+   * and stores what it returns (JSON).
    */
   readonly once: <A, E, R>(
     key: string | undefined,

@@ -1,8 +1,8 @@
 /**
  * The rows a projection last wrote on its connection, kept in memory by key, so that its next
- * batch on the same call need not read and parse the row again: on a copy of the ingest figure's file, the call view's `SELECT *` of a call
- * with `JSON.parse` of its document took ~19 µs, a lookup of one column by id ~7 µs
- * (bench/README.md, seventh session of 2026-12-05).
+ * batch on the same call need not read and parse the row again: on a copy of the ingest figure's
+ * file, the call view's `SELECT *` of a call with `JSON.parse` of its document took ~19 µs, a
+ * lookup of one column by id ~7 µs (bench/README.md, seventh session of 2026-12-05).
  *
  * They are only as good as the file: `PRAGMA data_version` changes when another connection
  * commits to it (sqlite.org/pragma.html#pragma_data_version; a process sharing the file, or a
